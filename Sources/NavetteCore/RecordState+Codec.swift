@@ -1,0 +1,99 @@
+extension RecordState {
+    /// The state as a compact JSON value, for storage. Not a wire format:
+    /// replicas exchange changes, never states.
+    public var jsonValue: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if let erasedAt {
+            o["x"] = stampJSON(erasedAt)
+            return .object(o)
+        }
+        o["s"] = .array(
+            slots.keys.sorted().map { key in
+                let slot = slots[key]!
+                var s: [String: JSONValue] = ["f": .string(key.field)]
+                if let k = key.key { s["k"] = .string(k) }
+                if !slot.values.isEmpty {
+                    s["v"] = .array(
+                        slot.values.values.sorted { $0.id < $1.id }.map { v in
+                            var a: [JSONValue] = [.string(v.id.description), .string(v.time.description)]
+                            if let value = v.value { a.append(value) }
+                            return .array(a)
+                        })
+                }
+                if !slot.superseded.isEmpty {
+                    s["p"] = .array(slot.superseded.sorted().map { .string($0.description) })
+                }
+                return .object(s)
+            })
+        if !writers.isEmpty { o["w"] = vvJSON(writers) }
+        if !deletions.isEmpty { o["d"] = vvJSON(deletions) }
+        if !erasures.isEmpty {
+            o["e"] = .array(
+                erasures.keys.sorted().map { k in
+                    var e: [String: JSONValue] = ["f": .string(k.field), "t": stampJSON(erasures[k]!)]
+                    if let key = k.key { e["k"] = .string(key) }
+                    return .object(e)
+                })
+        }
+        return .object(o)
+    }
+
+    /// Decodes a state written by ``jsonValue``.
+    ///
+    /// - Throws: ``ChangeDecodingError`` when the stored state is damaged.
+    public init(json: JSONValue) throws {
+        self.init()
+        func bad() -> ChangeDecodingError { ChangeDecodingError("a stored record state is damaged") }
+        guard case .object(let o) = json else { throw bad() }
+        if let x = o["x"] {
+            erasedAt = try stamp(x, bad)
+            return
+        }
+        for s in o["s"]?.arrayValue ?? [] {
+            guard let field = s["f"]?.stringValue else { throw bad() }
+            let key = SlotKey(field: field, key: s["k"]?.stringValue)
+            var slot = SlotState()
+            for v in s["v"]?.arrayValue ?? [] {
+                guard let a = v.arrayValue, a.count >= 2, let id = a[0].stringValue.flatMap(ChangeID.init),
+                    let time = a[1].stringValue.flatMap(Timestamp.init)
+                else { throw bad() }
+                slot.values[id] = SlotValue(id: id, time: time, value: a.count > 2 ? a[2] : nil)
+            }
+            for p in s["p"]?.arrayValue ?? [] {
+                guard let id = p.stringValue.flatMap(ChangeID.init) else { throw bad() }
+                slot.superseded.insert(id)
+            }
+            slots[key] = slot
+        }
+        writers = try vv(o["w"], bad)
+        deletions = try vv(o["d"], bad)
+        for e in o["e"]?.arrayValue ?? [] {
+            guard let field = e["f"]?.stringValue, let t = e["t"] else { throw bad() }
+            erasures[SlotKey(field: field, key: e["k"]?.stringValue)] = try stamp(t, bad)
+        }
+    }
+}
+
+private func stampJSON(_ s: Stamp) -> JSONValue { [.string(s.time.description), .string(s.node.description)] }
+
+private func stamp(_ v: JSONValue, _ bad: () -> ChangeDecodingError) throws -> Stamp {
+    guard let a = v.arrayValue, a.count == 2, let t = a[0].stringValue.flatMap(Timestamp.init),
+        let n = a[1].stringValue.flatMap(NodeID.init)
+    else { throw bad() }
+    return Stamp(time: t, node: n)
+}
+
+private func vvJSON(_ vv: [NodeID: UInt64]) -> JSONValue {
+    .object(Dictionary(uniqueKeysWithValues: vv.map { ($0.key.description, JSONValue.int(Int64($0.value))) }))
+}
+
+private func vv(_ v: JSONValue?, _ bad: () -> ChangeDecodingError) throws -> [NodeID: UInt64] {
+    guard let v else { return [:] }
+    guard let o = v.objectValue else { throw bad() }
+    var out: [NodeID: UInt64] = [:]
+    for (k, c) in o {
+        guard let node = NodeID(k), let n = c.intValue, n >= 0 else { throw bad() }
+        out[node] = UInt64(n)
+    }
+    return out
+}

@@ -1,0 +1,64 @@
+import Foundation
+import GRDB
+import NavetteCore
+
+/// Keeps `record_index` in step with record states: the columns lists and
+/// filters read, and a summary of each live record.
+enum RecordIndexer {
+    static func conflictCount(_ s: RecordState, _ collection: String, _ schema: Schema) -> Int {
+        guard let spec = schema.collection(collection), !s.isErased else { return 0 }
+        return s.fieldNames.reduce(0) { total, name in
+            guard let f = spec.field(name), f.showsConflicts else { return total }
+            return total + s.view(of: f).conflictCount
+        }
+    }
+
+    /// The simple current value of a field: a register's winner or a flag.
+    static func simpleValue(_ s: RecordState, _ spec: CollectionSpec, _ name: String) -> JSONValue? {
+        guard let f = spec.field(name) else { return nil }
+        switch s.view(of: f) {
+        case .register(let c?, _): return c.value
+        case .writeOnce(let c?): return c.value
+        case .flag(let b?): return .bool(b)
+        case .counter(let n): return .int(n)
+        default: return nil
+        }
+    }
+
+    static func update(_ db: Database, _ ref: RecordRef, _ s: RecordState, _ schema: Schema) throws {
+        guard let spec = schema.collection(ref.collection), !s.isErased, !s.isDeleted else {
+            try db.execute(
+                sql: "DELETE FROM record_index WHERE collection = ? AND id = ?", arguments: [ref.collection, ref.id])
+            return
+        }
+        func text(_ names: String...) -> String? {
+            for n in names { if let v = simpleValue(s, spec, n)?.stringValue { return v } }
+            return nil
+        }
+        var summary: [String: JSONValue] = [:]
+        for name in spec.summaryFields { summary[name] = simpleValue(s, spec, name) }
+        let nameParts = [
+            text("identity.lastName", "lastName", "title", "name"), text("identity.firstName", "firstName"),
+        ].compactMap { $0 }
+        try db.execute(
+            sql: """
+                INSERT INTO record_index (collection, id, agency, referent, status, seeker, session, name_key, summary)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (collection, id) DO UPDATE SET
+                    agency = excluded.agency, referent = excluded.referent, status = excluded.status,
+                    seeker = excluded.seeker, session = excluded.session, name_key = excluded.name_key,
+                    summary = excluded.summary
+                """,
+            arguments: [
+                ref.collection, ref.id, text("agency"), text("referent"), text("situation.status", "status"),
+                text("seeker"), text("session"),
+                nameParts.isEmpty ? nil : foldForSearch(nameParts.joined(separator: " ")),
+                JSONValue.object(summary).canonicalString,
+            ])
+    }
+
+    /// Lowercases and strips accents, so "Éloïse" is found by "eloise".
+    static func foldForSearch(_ s: String) -> String {
+        s.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: Locale(identifier: "en_US_POSIX"))
+    }
+}

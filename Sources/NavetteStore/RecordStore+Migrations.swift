@@ -1,0 +1,76 @@
+import GRDB
+
+extension RecordStore {
+    /// The schema of the store file, one migration per release that changes it.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            // Node identity, clock and counter.
+            try db.execute(sql: "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
+            // The append-only change log, numbered by a local sequence. `time`
+            // holds the packed HLC as a signed 64-bit integer (same bits).
+            try db.execute(
+                sql: """
+                    CREATE TABLE change (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id TEXT NOT NULL UNIQUE,
+                        origin TEXT NOT NULL,
+                        time INTEGER NOT NULL,
+                        collection TEXT NOT NULL,
+                        record TEXT NOT NULL,
+                        field TEXT,
+                        key TEXT,
+                        op TEXT NOT NULL,
+                        body TEXT NOT NULL,
+                        purged INTEGER NOT NULL DEFAULT 0
+                    )
+                    """)
+            try db.execute(sql: "CREATE INDEX change_by_record ON change (collection, record)")
+            try db.execute(sql: "CREATE INDEX change_by_origin ON change (origin, seq)")
+            // Materialised records: the replicated state of each.
+            try db.execute(
+                sql: """
+                    CREATE TABLE record (
+                        collection TEXT NOT NULL,
+                        id TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        erased INTEGER NOT NULL DEFAULT 0,
+                        deleted INTEGER NOT NULL DEFAULT 0,
+                        conflicts INTEGER NOT NULL DEFAULT 0,
+                        PRIMARY KEY (collection, id)
+                    ) WITHOUT ROWID
+                    """)
+            try db.execute(sql: "CREATE INDEX record_with_conflicts ON record (conflicts) WHERE conflicts > 0")
+            // What lists and filters read. Personal values here (names) are
+            // deleted with the record on erasure; no FTS index on them.
+            try db.execute(
+                sql: """
+                    CREATE TABLE record_index (
+                        collection TEXT NOT NULL,
+                        id TEXT NOT NULL,
+                        agency TEXT,
+                        referent TEXT,
+                        status TEXT,
+                        seeker TEXT,
+                        session TEXT,
+                        name_key TEXT,
+                        summary TEXT NOT NULL,
+                        PRIMARY KEY (collection, id)
+                    ) WITHOUT ROWID
+                    """)
+            try db.execute(sql: "CREATE INDEX record_index_by_agency ON record_index (collection, agency, referent)")
+            try db.execute(sql: "CREATE INDEX record_index_by_seeker ON record_index (seeker)")
+            try db.execute(sql: "CREATE INDEX record_index_by_session ON record_index (session)")
+            // Per-peer sync checkpoints.
+            try db.execute(
+                sql: """
+                    CREATE TABLE checkpoint (
+                        peer TEXT PRIMARY KEY,
+                        sent INTEGER NOT NULL DEFAULT 0,
+                        received TEXT
+                    ) WITHOUT ROWID
+                    """)
+        }
+        return migrator
+    }
+}

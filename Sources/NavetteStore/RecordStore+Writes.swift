@@ -1,0 +1,275 @@
+import GRDB
+import NavetteCore
+
+/// A record, by collection and id.
+public struct RecordRef: Hashable, Sendable, CustomStringConvertible {
+    public var collection: String
+    public var id: String
+    public init(_ collection: String, _ id: String) {
+        self.collection = collection
+        self.id = id
+    }
+    public var description: String { "\(collection)/\(id)" }
+}
+
+/// What applying a remote batch did.
+public struct ApplySummary: Hashable, Sendable {
+    /// Changes stored and applied (purged ones included).
+    public var applied = 0
+    /// Changes this store already held: ignored.
+    public var duplicates = 0
+    /// Changes for erased records: acknowledged, not stored.
+    public var dropped = 0
+    /// Changes stamped more than Δ ahead of this node's time.
+    public var fromTheFuture = 0
+    public init() {}
+}
+
+extension RecordStore {
+    /// Makes and applies a counsellor's edits to one record, in one durable
+    /// transaction.
+    ///
+    /// - Returns: the changes made, in order.
+    /// - Throws: ``ValidationError`` (nothing is written), or a storage error.
+    @discardableResult
+    public func edit(_ collection: String, _ id: String, _ edits: [Edit]) throws -> [Change] {
+        try perform([(RecordRef(collection, id), edits)])
+    }
+
+    /// Creates a record with a new random id and the given edits.
+    ///
+    /// - Returns: the new record's id.
+    public func createRecord(_ collection: String, _ edits: [Edit]) throws -> String {
+        var rng = SystemRandomNumberGenerator()
+        let id = RecordKeys.random(using: &rng)
+        try edit(collection, id, edits)
+        return id
+    }
+
+    /// Makes and applies edits to several records in one durable transaction
+    /// (one user action, such as erasing a seeker and their registrations).
+    @discardableResult
+    public func perform(_ actions: [(RecordRef, [Edit])]) throws -> [Change] {
+        let wall = configuration.wallClock()
+        let (changes, erased) = try queue.write { db -> ([Change], Bool) in
+            var session = WriteSession(db: db, schema: configuration.schema)
+            let meta = try RecordStore.metaValues(db)
+            var editor = LocalEditor(
+                node: identity.node, schema: configuration.schema,
+                clock: HybridLogicalClock(
+                    last: meta["clock"].flatMap(Timestamp.init) ?? .zero, maximumDrift: configuration.maximumDrift),
+                counter: meta["counter"].flatMap(UInt64.init) ?? 0)
+            var made: [Change] = []
+            for (ref, edits) in actions {
+                for edit in edits {
+                    let state = try session.state(ref)
+                    let change = try editor.change(
+                        for: edit, collection: ref.collection, record: ref.id, state: state, wallMillis: wall)
+                    _ = try session.ingest(change)
+                    made.append(change)
+                }
+            }
+            try session.flush()
+            try RecordStore.saveClock(db, editor.clock.last, counter: editor.counter)
+            return (made, session.erasedSomething)
+        }
+        if erased { try truncateWAL() }
+        return changes
+    }
+
+    /// Applies a batch of changes from a peer, in one transaction.
+    ///
+    /// Idempotent (a change already held is ignored) and order-independent.
+    /// A change naming a field, kind or operation this version does not know
+    /// is stored and relayed unchanged. A change for an erased record is
+    /// dropped; one covered by an erasure is stored purged.
+    public func apply(_ changes: [Change]) throws -> ApplySummary {
+        let wall = configuration.wallClock()
+        let (summary, erased) = try queue.write { db -> (ApplySummary, Bool) in
+            var session = WriteSession(db: db, schema: configuration.schema)
+            let meta = try RecordStore.metaValues(db)
+            var clock = HybridLogicalClock(
+                last: meta["clock"].flatMap(Timestamp.init) ?? .zero, maximumDrift: configuration.maximumDrift)
+            var summary = ApplySummary()
+            for change in changes {
+                switch try session.ingest(change) {
+                case nil: summary.duplicates += 1
+                case .dropped?: summary.dropped += 1
+                case _?: summary.applied += 1
+                }
+                if !clock.observe(change.time, wallMillis: wall) { summary.fromTheFuture += 1 }
+            }
+            try session.flush()
+            try RecordStore.saveClock(db, clock.last, counter: nil)
+            return (summary, session.erasedSomething)
+        }
+        if erased { try truncateWAL() }
+        return summary
+    }
+
+    /// Erases a seeker and their registrations: their values leave every
+    /// table, the change log keeps only ids, times and targets, and the WAL
+    /// is checkpointed and truncated so no file of the node holds them.
+    ///
+    /// - Returns: the records erased.
+    @discardableResult
+    public func eraseSeeker(_ id: String) throws -> [RecordRef] {
+        guard let state = try state("seeker", id), !state.isErased else {
+            throw StoreError(.recordNotFound, "no seeker has the id \(id); 'navette seeker list' shows them")
+        }
+        _ = state
+        let registrations = try queue.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT id FROM record_index WHERE collection = 'registration' AND seeker = ? ORDER BY id",
+                arguments: [id])
+        }
+        let refs = [RecordRef("seeker", id)] + registrations.map { RecordRef("registration", $0) }
+        try perform(refs.map { ($0, [.eraseRecord]) })
+        return refs
+    }
+
+    /// Checkpoints the WAL into the main file and truncates it to zero bytes.
+    public func truncateWAL() throws {
+        try queue.writeWithoutTransaction { db in
+            _ = try db.checkpoint(.truncate)
+        }
+    }
+
+    static func saveClock(_ db: Database, _ clock: Timestamp, counter: UInt64?) throws {
+        try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'clock'", arguments: [clock.description])
+        if let counter {
+            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'counter'", arguments: [String(counter)])
+        }
+    }
+}
+
+/// The work of one write transaction: record states loaded once, changes
+/// ingested, states and indexes written back once.
+struct WriteSession {
+    let db: Database
+    let schema: Schema
+    var states: [RecordRef: RecordState] = [:]
+    var dirty: Set<RecordRef> = []
+    var erasedSomething = false
+
+    init(db: Database, schema: Schema) {
+        self.db = db
+        self.schema = schema
+    }
+
+    mutating func state(_ ref: RecordRef) throws -> RecordState {
+        if let s = states[ref] { return s }
+        let s = try RecordStore.loadState(db, ref) ?? RecordState()
+        states[ref] = s
+        return s
+    }
+
+    /// Applies one change and logs it. Returns `nil` for a change already held.
+    mutating func ingest(_ change: Change) throws -> ApplyOutcome? {
+        if try Bool.fetchOne(db, sql: "SELECT 1 FROM change WHERE id = ?", arguments: [change.id.description]) != nil {
+            return nil
+        }
+        let ref = RecordRef(change.collection, change.record)
+        var s = try state(ref)
+        let outcome = s.apply(change)
+        #if NAVETTE_INTERNAL_CHECKS
+        s._checkInvariants()
+        #endif
+        switch outcome {
+        case .dropped:
+            break
+        case .purgedOnArrival:
+            try insert(change.purged)
+        case .applied, .notUnderstood:
+            try insert(change)
+        case .erasedScope(let scope, let before, let wholeField):
+            try insert(change)
+            try purgeLog(ref, field: scope.field, key: wholeField ? nil : scope.key, before: before)
+            erasedSomething = true
+        case .erasedRecord:
+            try insert(change)
+            try purgeLog(ref, field: nil, key: nil, before: nil, except: change.id)
+            erasedSomething = true
+        }
+        states[ref] = s
+        dirty.insert(ref)
+        return outcome
+    }
+
+    func insert(_ change: Change) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO change (id, origin, time, collection, record, field, key, op, body, purged)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                change.id.description, change.id.origin.description, Int64(bitPattern: change.time.rawValue),
+                change.collection, change.record, change.field, change.key, change.operation.name, change.encoded,
+                change.isPurged,
+            ])
+    }
+
+    /// Replaces stored changes' values with nothing: all of a record's
+    /// (`field == nil`), or those of a field or slot ranked below `before`.
+    func purgeLog(_ ref: RecordRef, field: String?, key: String?, before: Stamp?, except: ChangeID? = nil) throws {
+        var sql = "SELECT seq, body FROM change WHERE collection = ? AND record = ? AND purged = 0"
+        var args: StatementArguments = [ref.collection, ref.id]
+        if let field {
+            sql += " AND field = ?"
+            args += [field]
+            if let key {
+                sql += " AND key = ?"
+                args += [key]
+            }
+        }
+        for row in try Row.fetchAll(db, sql: sql, arguments: args) {
+            let seq: Int64 = row["seq"]
+            let body: String = row["body"]
+            let change = try Change(encoded: Array(body.utf8))
+            if change.id == except || change.operation == .erase { continue }
+            if let before, !(change.stamp < before) { continue }
+            if change.value == nil { continue }
+            try db.execute(
+                sql: "UPDATE change SET body = ?, purged = 1 WHERE seq = ?", arguments: [change.purged.encoded, seq])
+        }
+    }
+
+    /// Writes back every state this session changed, with its index row.
+    func flush() throws {
+        for ref in dirty {
+            let s = states[ref]!
+            let conflicts = RecordIndexer.conflictCount(s, ref.collection, schema)
+            try db.execute(
+                sql: """
+                    INSERT INTO record (collection, id, state, erased, deleted, conflicts) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (collection, id) DO UPDATE SET
+                        state = excluded.state, erased = excluded.erased, deleted = excluded.deleted,
+                        conflicts = excluded.conflicts
+                    """,
+                arguments: [
+                    ref.collection, ref.id, s.jsonValue.canonicalString, s.isErased, s.isDeleted, conflicts,
+                ])
+            try RecordIndexer.update(db, ref, s, schema)
+        }
+    }
+}
+
+extension RecordStore {
+    static func loadState(_ db: Database, _ ref: RecordRef) throws -> RecordState? {
+        guard
+            let text = try String.fetchOne(
+                db, sql: "SELECT state FROM record WHERE collection = ? AND id = ?", arguments: [ref.collection, ref.id])
+        else { return nil }
+        do {
+            return try decodeState(text)
+        } catch {
+            throw StoreError(.damaged, "the stored state of \(ref) cannot be read back")
+        }
+    }
+
+    /// Decodes a stored record state (stored states may exceed the limits
+    /// of a peer's message, so this parse has looser ones).
+    static func decodeState(_ text: String) throws -> RecordState {
+        try RecordState(json: try JSONValue(parsing: text, limits: .init(maximumBytes: 1 << 30)))
+    }
+}

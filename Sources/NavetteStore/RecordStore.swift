@@ -1,0 +1,171 @@
+import Foundation
+import GRDB
+import NavetteCore
+
+/// A node's record store: one SQLite file holding the change log, the
+/// materialised records, their field-level conflicts and the per-peer sync
+/// checkpoints.
+///
+/// Every user action is one transaction, durable when the call returns (WAL
+/// with `synchronous=FULL`): an edit survives `kill -9` and a power cut.
+/// Every remote batch is one transaction too, applied idempotently and in
+/// any order with the same result.
+///
+/// ```swift
+/// let store = try RecordStore.create(directory: dir, identity: me)
+/// let id = try store.createRecord("seeker", [.set("identity.lastName", "Martin")])
+/// try store.edit("seeker", id, [.set("contact.phone", "0612345678")])
+/// let state = try store.state("seeker", id)
+/// ```
+///
+/// GRDB never appears in this API: its methods are domain verbs.
+public final class RecordStore: Sendable {
+    /// Options of a store.
+    public struct Configuration: Sendable {
+        /// The schema local input is validated against.
+        public var schema: Schema
+        /// The node's corrected wall time in milliseconds since 1970.
+        public var wallClock: @Sendable () -> UInt64
+        /// The clock bound Δ, in milliseconds.
+        public var maximumDrift: UInt64
+
+        public init(
+            schema: Schema = .navette, wallClock: @escaping @Sendable () -> UInt64 = RecordStore.systemMillis,
+            maximumDrift: UInt64 = HybridLogicalClock.defaultMaximumDrift
+        ) {
+            self.schema = schema
+            self.wallClock = wallClock
+            self.maximumDrift = maximumDrift
+        }
+    }
+
+    /// The system clock, in milliseconds since 1970.
+    public static let systemMillis: @Sendable () -> UInt64 = {
+        UInt64(max(0, (Date().timeIntervalSince1970 * 1000).rounded()))
+    }
+
+    /// The name of the store file inside a node's directory.
+    public static let fileName = "navette.sqlite"
+
+    public let identity: NodeIdentity
+    public let configuration: Configuration
+    /// The path of the SQLite file, or `":memory:"`.
+    public let path: String
+    let queue: DatabaseQueue
+
+    private init(queue: DatabaseQueue, path: String, identity: NodeIdentity, configuration: Configuration) {
+        self.queue = queue
+        self.path = path
+        self.identity = identity
+        self.configuration = configuration
+    }
+
+    /// The path of the store file of the node in `directory`.
+    public static func storePath(directory: String) -> String {
+        (directory as NSString).appendingPathComponent(fileName)
+    }
+
+    /// Creates a node's store in `directory` (made if missing, owner-only).
+    ///
+    /// - Throws: ``StoreError`` `alreadyInitialised` when the directory
+    ///   already holds a store.
+    public static func create(
+        directory: String, identity: NodeIdentity, configuration: Configuration = Configuration()
+    ) throws -> RecordStore {
+        let path = storePath(directory: directory)
+        let fm = FileManager.default
+        if fm.fileExists(atPath: path) {
+            throw StoreError(.alreadyInitialised, "\(directory) already holds a node; use another directory")
+        }
+        try fm.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let queue = try makeQueue(path: path)
+        try initialise(queue, identity: identity)
+        return RecordStore(queue: queue, path: path, identity: identity, configuration: configuration)
+    }
+
+    /// Opens the store of the node in `directory`.
+    ///
+    /// - Throws: ``StoreError`` `notInitialised` when there is none.
+    public static func open(directory: String, configuration: Configuration = Configuration()) throws -> RecordStore {
+        let path = storePath(directory: directory)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StoreError(
+                .notInitialised, "\(directory) holds no node; create one with 'navette node init --dir \(directory) …'")
+        }
+        let queue = try makeQueue(path: path)
+        try migrator.migrate(queue)
+        let identity = try queue.read { db in try readIdentity(db) }
+        return RecordStore(queue: queue, path: path, identity: identity, configuration: configuration)
+    }
+
+    /// A store in memory, for tests and the demo.
+    public static func inMemory(identity: NodeIdentity, configuration: Configuration = Configuration()) throws
+        -> RecordStore
+    {
+        let queue = try DatabaseQueue(configuration: baseConfiguration(wal: false))
+        try initialise(queue, identity: identity)
+        return RecordStore(queue: queue, path: ":memory:", identity: identity, configuration: configuration)
+    }
+
+    static func baseConfiguration(wal: Bool) -> GRDB.Configuration {
+        var config = GRDB.Configuration()
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            if wal {
+                let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+                guard mode == "wal" else { throw StoreError(.damaged, "could not switch the store to WAL mode") }
+            }
+            // Durable when a transaction returns; deleted content overwritten.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+        }
+        return config
+    }
+
+    static func makeQueue(path: String) throws -> DatabaseQueue {
+        try DatabaseQueue(path: path, configuration: baseConfiguration(wal: true))
+    }
+
+    static func initialise(_ queue: DatabaseQueue, identity: NodeIdentity) throws {
+        try migrator.migrate(queue)
+        try queue.write { db in
+            var meta: [String: String] = [
+                "node": identity.node.description, "name": identity.name, "agency": identity.agency,
+                "counter": "0", "clock": Timestamp.zero.description,
+            ]
+            if let c = identity.counsellor { meta["counsellor"] = c }
+            for (k, v) in meta {
+                try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?)", arguments: [k, v])
+            }
+        }
+    }
+
+    static func readIdentity(_ db: Database) throws -> NodeIdentity {
+        let meta = try metaValues(db)
+        guard let nodeText = meta["node"], let node = NodeID(nodeText), let name = meta["name"],
+            let agency = meta["agency"]
+        else { throw StoreError(.damaged, "the store's identity is missing or damaged") }
+        return NodeIdentity(node: node, name: name, agency: agency, counsellor: meta["counsellor"])
+    }
+
+    static func metaValues(_ db: Database) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT key, value FROM meta") {
+            out[row["key"]] = row["value"]
+        }
+        return out
+    }
+
+    /// Runs SQLite's `PRAGMA integrity_check`; `"ok"` when the file is sound.
+    public func integrityCheck() throws -> String {
+        try queue.read { db in
+            try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ")
+        }
+    }
+
+    /// Reads a pragma's value, for checks of the durability settings.
+    public func pragma(_ name: String) throws -> String? {
+        precondition(name.allSatisfy { $0.isLetter || $0 == "_" }, "not a pragma name")
+        return try queue.read { db in try String.fetchOne(db, sql: "PRAGMA \(name)") }
+    }
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import NavetteCore
+import NavetteStore
+
+/// The `navette` command line: a counsellor's node, its records and the demo.
+@main
+struct Navette: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "navette",
+        abstract: "Offline-first job-seeker files and workshops, synchronised between laptops.",
+        discussion: """
+            Every command works on the node in --dir (default: $NAVETTE_DIR, or ~/.navette).
+            Start with 'navette node init', or run 'navette demo' to see two laptops merge offline edits.
+            """,
+        subcommands: [
+            Demo.self, Node.self, SeekerCommand.self, WorkshopCommand.self, Conflicts.self, Status.self, Log.self,
+            Export.self, SchemaCommand.self,
+        ]
+    )
+}
+
+/// The option every command that works on a node takes.
+struct NodeOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The node's directory.", valueName: "dir"))
+    var dir: String?
+
+    /// The directory: --dir, else $NAVETTE_DIR, else ~/.navette.
+    var directory: String {
+        if let dir { return dir }
+        if let env = ProcessInfo.processInfo.environment["NAVETTE_DIR"], !env.isEmpty { return env }
+        return (NSHomeDirectory() as NSString).appendingPathComponent(".navette")
+    }
+
+    func open() throws -> RecordStore {
+        do {
+            return try RecordStore.open(directory: directory)
+        } catch let e as StoreError {
+            throw CLIError(e.message)
+        }
+    }
+}
+
+/// A refused command: one line for the person at the keyboard, exit code 1.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ message: String) { description = message }
+}
+
+/// Runs `body`, turning the errors people can act on into one clear line.
+func refusing<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let e as NavetteCore.ValidationError {
+        throw CLIError(e.description)
+    } catch let e as StoreError {
+        throw CLIError(e.message)
+    } catch let e as HybridLogicalClock.Error {
+        throw CLIError(e.description)
+    }
+}
