@@ -27,18 +27,3 @@ extension MemoryReplica {
         try self.edit("seeker", id, edit, wallMillis: wall)
     }
 }
-
-extension FieldView {
-    /// The register's shown value.
-    var shown: JSONValue? {
-        if case .register(let c, _) = self { return c?.value }
-        if case .writeOnce(let c) = self { return c?.value }
-        return nil
-    }
-
-    /// The register's losing values.
-    var conflicting: [JSONValue] {
-        if case .register(_, let others) = self { return others.map(\.value) }
-        return []
-    }
-}
