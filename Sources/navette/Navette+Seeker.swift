@@ -14,7 +14,15 @@ extension Navette {
 func edits(_ assignments: [String], collection: String, state: RecordState) throws -> [Edit] {
     let spec = Schema.navette.collection(collection)!
     var out: [Edit] = []
-    for a in assignments { out.append(try FieldAssignment(a).edit(in: spec, state: state, earlier: out)) }
+    for a in assignments {
+        let edit = try FieldAssignment(a).edit(in: spec, state: state, earlier: out)
+        // A later edit of the same map entry carries the earlier one's members:
+        // it replaces it, so that an entry is validated whole.
+        if case .put(let f, let k, _) = edit {
+            out.removeAll { if case .put(f, k, _) = $0 { true } else { false } }
+        }
+        out.append(edit)
+    }
     return out
 }
 

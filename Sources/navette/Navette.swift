@@ -15,7 +15,7 @@ struct Navette: ParsableCommand {
             """,
         subcommands: [
             Demo.self, Node.self, SeekerCommand.self, WorkshopCommand.self, Conflicts.self, Status.self, Log.self,
-            Export.self, SchemaCommand.self,
+            Export.self, SchemaCommand.self, WriteLoop.self,
         ]
     )
 }
