@@ -42,7 +42,7 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "NavetteCoreTests", dependencies: ["NavetteCore", "NavetteTesting"]),
         .testTarget(name: "NavetteStoreTests", dependencies: ["NavetteCore", "NavetteStore", "NavetteTesting"]),
-        .testTarget(name: "NavetteCLITests", dependencies: ["navette", "NavetteCore", "NavetteStore", "NavetteTesting"]),
+        .testTarget(name: "NavetteCLITests", dependencies: ["navette", "navette-datagen", "NavetteCore", "NavetteStore", "NavetteTesting"]),
     ]
 )
 

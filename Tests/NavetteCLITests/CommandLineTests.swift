@@ -180,4 +180,26 @@ struct CommandLineTests {
         #expect(try navette("schema", "rome").stdout.contains("K2204"))
         try expectRefusal(["schema", "spaceship"], mentions: "not a collection")
     }
+
+    @Test func theDataGeneratorWritesTheSameBytesForTheSameSeed() throws {
+        let tool = URL(fileURLWithPath: NavetteProcess.executable).deletingLastPathComponent().appendingPathComponent("navette-datagen").path
+        func generate(_ seed: String) throws -> String {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: tool)
+            p.arguments = ["--seed", seed, "--seekers", "40"]
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0)
+            return String(decoding: data, as: UTF8.self)
+        }
+        let a = try generate("5")
+        #expect(a == (try generate("5")))
+        #expect(a != (try generate("6")))
+        let lines = a.split(separator: "\n")
+        #expect(lines.count > 1_000)
+        for line in lines.prefix(50) { _ = try Change(encoded: Array(line.utf8)) }
+    }
 }
