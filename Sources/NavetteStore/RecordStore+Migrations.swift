@@ -27,7 +27,8 @@ extension RecordStore {
                     """)
             try db.execute(sql: "CREATE INDEX change_by_record ON change (collection, record)")
             try db.execute(sql: "CREATE INDEX change_by_origin ON change (origin, seq)")
-            // Materialised records: the replicated state of each.
+            // Materialised records: the replicated state of each. A rowid table:
+            // states are kilobytes, too large for a WITHOUT ROWID b-tree.
             try db.execute(
                 sql: """
                     CREATE TABLE record (
@@ -37,8 +38,8 @@ extension RecordStore {
                         erased INTEGER NOT NULL DEFAULT 0,
                         deleted INTEGER NOT NULL DEFAULT 0,
                         conflicts INTEGER NOT NULL DEFAULT 0,
-                        PRIMARY KEY (collection, id)
-                    ) WITHOUT ROWID
+                        UNIQUE (collection, id)
+                    )
                     """)
             try db.execute(sql: "CREATE INDEX record_with_conflicts ON record (conflicts) WHERE conflicts > 0")
             // What lists and filters read. Personal values here (names) are

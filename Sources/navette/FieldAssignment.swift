@@ -25,7 +25,8 @@ struct FieldAssignment {
     /// Parses the syntax only.
     init(_ argument: String) throws {
         guard let eq = argument.firstIndex(of: "=") else {
-            throw CLIError("'\(Self.lhsPreview(argument))' is not FIELD=VALUE; write for example contact.phone=0612345678")
+            // The argument itself is not echoed: it may be a personal value typed without its field.
+            throw CLIError("an argument is not FIELD=VALUE (it has no '='); write for example contact.phone=0612345678")
         }
         var lhs = String(argument[..<eq])
         text = String(argument[argument.index(after: eq)...])
@@ -51,9 +52,6 @@ struct FieldAssignment {
         }
         guard !field.isEmpty else { throw CLIError("an assignment lacks its field name before '='") }
     }
-
-    /// The left-hand side, never the value (which may be personal).
-    static func lhsPreview(_ argument: String) -> String { String(argument.prefix(40)) }
 
     /// The edit, checked against the field's kind. A member edit keeps the
     /// entry's other members, from an `earlier` edit of the same command or

@@ -6,6 +6,22 @@ import NavetteStore
 /// The `navette` command line: a counsellor's node, its records and the demo.
 @main
 struct Navette: ParsableCommand {
+    /// Runs the command; a refusal is one line on standard error and a
+    /// non-zero exit (1 for a refused operation, 64 for a usage error).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            guard code != .success, !(error is CleanExit) else { exit(withError: error) }
+            let first = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            let text = first.hasPrefix("Error: ") ? String(first.dropFirst(7)) : first
+            FileHandle.standardError.write(Data("error: \(text)\n".utf8))
+            Foundation.exit(code.rawValue)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "navette",
         abstract: "Offline-first job-seeker files and workshops, synchronised between laptops.",
@@ -15,7 +31,7 @@ struct Navette: ParsableCommand {
             """,
         subcommands: [
             Demo.self, Node.self, SeekerCommand.self, WorkshopCommand.self, Conflicts.self, Status.self, Log.self,
-            Export.self, SchemaCommand.self, WriteLoop.self,
+            Import.self, Export.self, SchemaCommand.self, WriteLoop.self,
         ]
     )
 }

@@ -202,4 +202,23 @@ struct CommandLineTests {
         #expect(lines.count > 1_000)
         for line in lines.prefix(50) { _ = try Change(encoded: Array(line.utf8)) }
     }
+
+    @Test func importAppliesAFileOnceAndRefusesAMalformedOneWhole() throws {
+        let changes = AgencyDataset.generate(seed: 9, sizes: .scaled(seekers: 5))
+        let file = dir.appending("changes.ndjson")
+        try Data(changes.map(\.encoded).joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: file))
+        let first = try navette("import", "@dir", file)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("\(changes.count) applied"))
+        let second = try navette("import", "@dir", file)
+        #expect(second.stdout.contains("0 applied, \(changes.count) already held"))
+        var model = MemoryReplica(node: NodeID(rawValue: 5))
+        model.apply(changes)
+        let exported = try navette("export", "@dir").stdout.trimmingCharacters(in: .newlines)
+        // The CLI node also holds its own identity's nothing: exports match the model.
+        #expect(exported == model.export())
+        let bad = dir.appending("bad.ndjson")
+        try Data((changes.prefix(3).map(\.encoded) + [#"{"id":"x"}"#]).joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: bad))
+        try expectRefusal(["import", "@dir", bad], mentions: "line 4 is not a change")
+    }
 }

@@ -45,6 +45,7 @@ struct MergeLawTests {
 
     @Test func mergeIsCommutativeAssociativeAndIdempotent() {
         let base = testSeed(0x5EED_0001)
+        print("merge laws: 200 rounds from seed \(base) (NAVETTE_SEED replays)")
         for round in 0..<200 {
             let seed = base &+ UInt64(round)
             var rng = SplitMix64(seed: seed)
@@ -61,6 +62,7 @@ struct MergeLawTests {
 
     @Test func applyingChangesInAnyOrderWithDuplicatesGivesTheMergedState() {
         let base = testSeed(0x5EED_0002)
+        print("apply order: 200 rounds from seed \(base) (NAVETTE_SEED replays)")
         for round in 0..<200 {
             let seed = base &+ UInt64(round)
             var rng = SplitMix64(seed: seed)
