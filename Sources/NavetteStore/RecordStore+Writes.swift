@@ -91,7 +91,12 @@ extension RecordStore {
             var clock = HybridLogicalClock(
                 last: meta["clock"].flatMap(Timestamp.init) ?? .zero, maximumDrift: configuration.maximumDrift)
             var summary = ApplySummary()
+            var counter = meta["counter"].flatMap(UInt64.init) ?? 0
+            let ownCounter = counter
             for change in changes {
+                // This node's own changes coming back (after the laptop was
+                // restored from a backup): never reuse their counters.
+                if change.id.origin == identity.node { counter = max(counter, change.id.counter) }
                 switch try session.ingest(change) {
                 case nil: summary.duplicates += 1
                 case .dropped?: summary.dropped += 1
@@ -100,7 +105,7 @@ extension RecordStore {
                 if !clock.observe(change.time, wallMillis: wall) { summary.fromTheFuture += 1 }
             }
             try session.flush()
-            try RecordStore.saveClock(db, clock.last, counter: nil)
+            try RecordStore.saveClock(db, clock.last, counter: counter > ownCounter ? counter : nil)
             return (summary, session.erasedSomething)
         }
         if erased { try truncateWAL() }

@@ -62,6 +62,7 @@ struct RecordStoreTests {
 
     @Test func remoteBatchesApplyIdempotentlyInAnyOrder() throws {
         let seed = testSeed(0xBA7C4)
+        print("batches: seed \(seed) (NAVETTE_SEED replays)")
         var rng = SplitMix64(seed: seed)
         let changes = AgencyDataset.generate(seed: seed, sizes: .scaled(seekers: 25))
         let inOrder = try RecordStore.inMemory(identity: identity(10))
@@ -127,5 +128,18 @@ struct RecordStoreTests {
         #expect(try a.pull(from: b).applied == 0, "a second pull with nothing new applies nothing")
         #expect(try a.exportCanonical() == b.exportCanonical())
         #expect(try a.status().conflicts == 1)
+    }
+
+    @Test func aLaptopRestoredFromBackupNeverReusesItsChangeIDs() throws {
+        let laptop = try RecordStore.inMemory(identity: identity(1))
+        let server = try RecordStore.inMemory(identity: identity(9))
+        let id = try laptop.createRecord("seeker", [.set("identity.lastName", "Martin")])
+        try server.pull(from: laptop)
+        // The laptop is restored from a backup taken before it made those changes.
+        let restored = try RecordStore.inMemory(identity: identity(1))
+        try restored.pull(from: server)
+        let next = try restored.edit("seeker", id, [.set("contact.phone", "0100")])[0]
+        #expect(next.id.counter == 2, "counter 1 is taken by the change the server returned")
+        #expect(try server.pull(from: restored).applied == 1)
     }
 }

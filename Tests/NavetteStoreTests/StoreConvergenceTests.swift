@@ -10,7 +10,7 @@ import Testing
 struct StoreConvergenceTests {
     @Test func sqliteStoresConvergeWithEachOtherAndWithTheModel() throws {
         let base = testSeed(0x5D1_5C0)
-        let schedules = environmentInt("NAVETTE_STORE_SCHEDULES", default: 12)
+        let schedules = environmentInt("NAVETTE_STORE_SCHEDULES", default: ProcessEnvironment.value("NAVETTE_FULL") == "1" ? 200 : 12)
         print("store convergence: \(schedules) schedules from seed \(base)")
         for k in 0..<schedules {
             let seed = base &+ UInt64(k)
