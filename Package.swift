@@ -3,7 +3,7 @@
 //
 // Module arrows run one way (docs/architecture.md):
 //   NavetteCore  <-  NavetteStore  <-  navette (CLI), NavetteTesting, Tools
-//   NavetteCore  <-  NavetteWire   <-  (the server and the client, with the sync release)
+//   NavetteCore  <-  NavetteWire   <-  NavetteServer, NavetteClient (never each other)
 import PackageDescription
 
 // Third-party products, named once.
@@ -12,6 +12,15 @@ let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto"
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let structuredFields: Target.Dependency = .product(
     name: "RawStructuredFieldValues", package: "swift-http-structured-headers")
+let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
+let hummingbirdTLS: Target.Dependency = .product(name: "HummingbirdTLS", package: "hummingbird")
+let asyncHTTPClient: Target.Dependency = .product(name: "AsyncHTTPClient", package: "async-http-client")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let httpTypes: Target.Dependency = .product(name: "HTTPTypes", package: "swift-http-types")
+let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
+let nioHTTP1: Target.Dependency = .product(name: "NIOHTTP1", package: "swift-nio")
+let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl")
+let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 
 let package = Package(
     name: "navette",
@@ -29,16 +38,42 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-http-structured-headers", from: "1.7.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // MARK: - Libraries (pure -> I/O)
         .target(name: "NavetteCore", dependencies: [crypto]),
-        .target(name: "NavetteStore", dependencies: ["NavetteCore", grdb]),
+        .target(name: "NavetteStore", dependencies: ["NavetteCore", grdb, crypto]),
         .target(name: "NavetteWire", dependencies: ["NavetteCore", crypto, structuredFields]),
+        .target(
+            name: "NavetteServer",
+            dependencies: [
+                "NavetteCore", "NavetteStore", "NavetteWire", crypto, hummingbird, hummingbirdTLS, logging, serviceLifecycle,
+                nioCore, nioSSL, httpTypes,
+            ]
+        ),
+        .target(
+            name: "NavetteClient",
+            dependencies: [
+                "NavetteCore", "NavetteStore", "NavetteWire", crypto, asyncHTTPClient, logging, nioCore, nioHTTP1, nioSSL,
+            ]
+        ),
         .target(name: "NavetteTesting", dependencies: ["NavetteCore", "NavetteStore"]),
 
         // MARK: - Executables
-        .executableTarget(name: "navette", dependencies: ["NavetteCore", "NavetteStore", "NavetteTesting", argumentParser]),
+        .executableTarget(
+            name: "navette",
+            dependencies: [
+                "NavetteCore", "NavetteStore", "NavetteWire", "NavetteServer", "NavetteClient", "NavetteTesting",
+                argumentParser, logging, serviceLifecycle, crypto,
+            ]
+        ),
         .executableTarget(
             name: "navette-datagen",
             dependencies: ["NavetteCore", "NavetteTesting", argumentParser],
@@ -49,6 +84,12 @@ let package = Package(
         .testTarget(name: "NavetteCoreTests", dependencies: ["NavetteCore", "NavetteTesting"]),
         .testTarget(name: "NavetteWireTests", dependencies: ["NavetteWire", "NavetteCore", crypto]),
         .testTarget(name: "NavetteStoreTests", dependencies: ["NavetteCore", "NavetteStore", "NavetteTesting"]),
+        .testTarget(
+            name: "NavetteSyncTests",
+            dependencies: ["NavetteCore", "NavetteStore", "NavetteWire", "NavetteServer", "NavetteClient", "NavetteTesting", crypto, logging, asyncHTTPClient,
+                serviceLifecycle,
+            ]
+        ),
         .testTarget(name: "NavetteCLITests", dependencies: ["navette", "navette-datagen", "NavetteCore", "NavetteStore", "NavetteTesting"]),
     ]
 )

@@ -13,6 +13,15 @@ enum RecordIndexer {
         }
     }
 
+    /// The agency a record belongs to: its `agency` field, or, for an agency
+    /// record, its own id. Kept for deleted records too, so that their
+    /// changes still reach the agency's laptops.
+    static func agency(of ref: RecordRef, _ s: RecordState, _ schema: Schema) -> String? {
+        if ref.collection == "agency" { return ref.id }
+        guard let spec = schema.collection(ref.collection) else { return nil }
+        return simpleValue(s, spec, "agency")?.stringValue
+    }
+
     /// The simple current value of a field: a register's winner or a flag.
     static func simpleValue(_ s: RecordState, _ spec: CollectionSpec, _ name: String) -> JSONValue? {
         guard let f = spec.field(name) else { return nil }

@@ -38,10 +38,23 @@ extension RecordStore {
                         erased INTEGER NOT NULL DEFAULT 0,
                         deleted INTEGER NOT NULL DEFAULT 0,
                         conflicts INTEGER NOT NULL DEFAULT 0,
+                        agency TEXT,
                         UNIQUE (collection, id)
                     )
                     """)
             try db.execute(sql: "CREATE INDEX record_with_conflicts ON record (conflicts) WHERE conflicts > 0")
+            // Per-change refusals a server sent back: parked, shown, never lost.
+            try db.execute(
+                sql: """
+                    CREATE TABLE refused (
+                        id TEXT PRIMARY KEY,
+                        collection TEXT NOT NULL,
+                        record TEXT NOT NULL,
+                        field TEXT,
+                        reason TEXT NOT NULL,
+                        at INTEGER NOT NULL
+                    ) WITHOUT ROWID
+                    """)
             // What lists and filters read. Personal values here (names) are
             // deleted with the record on erasure; no FTS index on them.
             try db.execute(

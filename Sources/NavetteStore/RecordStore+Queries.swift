@@ -244,11 +244,15 @@ extension RecordStore {
         }
     }
 
-    /// Records that `peer` holds this store's log up to `sequence`.
-    public func setCheckpoint(peer: String, sequence: Int64) throws {
+    /// Records that `peer` holds this store's log up to `sequence`. The
+    /// checkpoint only moves forward, unless `force` resets it (a peer that
+    /// lost data, such as a server restored from a backup).
+    public func setCheckpoint(peer: String, sequence: Int64, force: Bool = false) throws {
         try queue.write { db in
             try db.execute(
-                sql: """
+                sql: force
+                    ? "INSERT INTO checkpoint (peer, sent) VALUES (?, ?) ON CONFLICT (peer) DO UPDATE SET sent = excluded.sent"
+                    : """
                     INSERT INTO checkpoint (peer, sent) VALUES (?, ?)
                     ON CONFLICT (peer) DO UPDATE SET sent = max(sent, excluded.sent)
                     """, arguments: [peer, sequence])

@@ -50,7 +50,7 @@ extension RecordStore {
     /// (one user action, such as erasing a seeker and their registrations).
     @discardableResult
     public func perform(_ actions: [(RecordRef, [Edit])]) throws -> [Change] {
-        let wall = configuration.wallClock()
+        let wall = now()
         let (changes, erased) = try queue.write { db -> ([Change], Bool) in
             var session = WriteSession(db: db, schema: configuration.schema)
             let meta = try RecordStore.metaValues(db)
@@ -84,7 +84,7 @@ extension RecordStore {
     /// is stored and relayed unchanged. A change for an erased record is
     /// dropped; one covered by an erasure is stored purged.
     public func apply(_ changes: [Change]) throws -> ApplySummary {
-        let wall = configuration.wallClock()
+        let wall = now()
         let (summary, erased) = try queue.write { db -> (ApplySummary, Bool) in
             var session = WriteSession(db: db, schema: configuration.schema)
             let meta = try RecordStore.metaValues(db)
@@ -246,13 +246,15 @@ struct WriteSession {
             let conflicts = RecordIndexer.conflictCount(s, ref.collection, schema)
             try db.execute(
                 sql: """
-                    INSERT INTO record (collection, id, state, erased, deleted, conflicts) VALUES (?, ?, ?, ?, ?, ?)
+                    INSERT INTO record (collection, id, state, erased, deleted, conflicts, agency)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (collection, id) DO UPDATE SET
                         state = excluded.state, erased = excluded.erased, deleted = excluded.deleted,
-                        conflicts = excluded.conflicts
+                        conflicts = excluded.conflicts, agency = coalesce(excluded.agency, record.agency)
                     """,
                 arguments: [
                     ref.collection, ref.id, s.jsonValue.canonicalString, s.isErased, s.isDeleted, conflicts,
+                    RecordIndexer.agency(of: ref, s, schema),
                 ])
             try RecordIndexer.update(db, ref, s, schema)
         }

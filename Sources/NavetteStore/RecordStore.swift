@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import NavetteCore
+import Synchronization
 
 /// A node's record store: one SQLite file holding the change log, the
 /// materialised records, their field-level conflicts and the per-peer sync
@@ -47,17 +48,73 @@ public final class RecordStore: Sendable {
     /// The name of the store file inside a node's directory.
     public static let fileName = "navette.sqlite"
 
-    public let identity: NodeIdentity
+    /// Who this node is (enrolment may change its agency and counsellor).
+    public var identity: NodeIdentity { state.withLock { $0.identity } }
     public let configuration: Configuration
     /// The path of the SQLite file, or `":memory:"`.
     public let path: String
     let queue: DatabaseQueue
+    private let state: Mutex<(identity: NodeIdentity, clockOffset: Int64)>
 
-    private init(queue: DatabaseQueue, path: String, identity: NodeIdentity, configuration: Configuration) {
+    private init(queue: DatabaseQueue, path: String, identity: NodeIdentity, configuration: Configuration) throws {
         self.queue = queue
         self.path = path
-        self.identity = identity
         self.configuration = configuration
+        let offset = try queue.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'sync.clockOffset'").flatMap { Int64($0) }
+        }
+        self.state = Mutex((identity, offset ?? 0))
+    }
+
+    /// The node's corrected wall time: its clock plus the offset learned
+    /// from signed server responses, in milliseconds since 1970.
+    public func now() -> UInt64 {
+        let offset = state.withLock { $0.clockOffset }
+        return UInt64(max(0, Int64(configuration.wallClock()) + offset))
+    }
+
+    /// The offset between the server's clock and this node's, in
+    /// milliseconds (positive: the server is ahead).
+    public var clockOffset: Int64 { state.withLock { $0.clockOffset } }
+
+    /// Records the clock offset learned from a signed, request-bound server
+    /// response. Never call it with a time from an unsigned source.
+    public func setClockOffset(_ offset: Int64) throws {
+        try setMeta("sync.clockOffset", String(offset))
+        state.withLock { $0.clockOffset = offset }
+    }
+
+    /// Rebinds the node to an agency and counsellor (at enrolment).
+    public func setIdentity(agency: String, counsellor: String?) throws {
+        try queue.write { db in
+            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'agency'", arguments: [agency])
+            try db.execute(sql: "DELETE FROM meta WHERE key = 'counsellor'")
+            if let counsellor {
+                try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('counsellor', ?)", arguments: [counsellor])
+            }
+        }
+        state.withLock {
+            $0.identity.agency = agency
+            $0.identity.counsellor = counsellor
+        }
+    }
+
+    /// A node setting (`sync.server`, `sync.cursor`…), or `nil`.
+    public func meta(_ key: String) throws -> String? {
+        try queue.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
+    }
+
+    /// Sets (or, with `nil`, removes) a node setting.
+    public func setMeta(_ key: String, _ value: String?) throws {
+        try queue.write { db in
+            if let value {
+                try db.execute(
+                    sql: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    arguments: [key, value])
+            } else {
+                try db.execute(sql: "DELETE FROM meta WHERE key = ?", arguments: [key])
+            }
+        }
     }
 
     /// The path of the store file of the node in `directory`.
@@ -80,7 +137,7 @@ public final class RecordStore: Sendable {
         try fm.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let queue = try makeQueue(path: path)
         try initialise(queue, identity: identity)
-        return RecordStore(queue: queue, path: path, identity: identity, configuration: configuration)
+        return try RecordStore(queue: queue, path: path, identity: identity, configuration: configuration)
     }
 
     /// Opens the store of the node in `directory`.
@@ -95,7 +152,7 @@ public final class RecordStore: Sendable {
         let queue = try makeQueue(path: path)
         try migrator.migrate(queue)
         let identity = try queue.read { db in try readIdentity(db) }
-        return RecordStore(queue: queue, path: path, identity: identity, configuration: configuration)
+        return try RecordStore(queue: queue, path: path, identity: identity, configuration: configuration)
     }
 
     /// A store in memory, for tests and the demo.
@@ -104,7 +161,7 @@ public final class RecordStore: Sendable {
     {
         let queue = try DatabaseQueue(configuration: baseConfiguration(wal: false))
         try initialise(queue, identity: identity)
-        return RecordStore(queue: queue, path: ":memory:", identity: identity, configuration: configuration)
+        return try RecordStore(queue: queue, path: ":memory:", identity: identity, configuration: configuration)
     }
 
     static func baseConfiguration(wal: Bool) -> GRDB.Configuration {

@@ -42,14 +42,17 @@ public struct MessageSigner: Sendable {
     }
 
     /// Adds `content-digest`, `signature-input` and `signature` to a
-    /// response, binding it to `request` (and so to the request's nonce).
+    /// response, binding it to `request` (and so to the request's nonce,
+    /// when the request carries one signature).
     public func sign(
         _ response: inout ResponseParts, body: [UInt8], answering request: RequestParts, created: Int64,
         nonce: String, tag: String = SigningProfile.responseTag
     ) throws {
         response.headers.removeAll { ["content-digest", "signature-input", "signature"].contains($0.name) }
         response.headers.append(HeaderField("content-digest", ContentDigest.fieldValue(for: body)))
-        let components = SigningProfile.responseComponents(encoded: !response.values("content-encoding").isEmpty)
+        let bound = request.values("signature-input").count == 1
+        let components = SigningProfile.responseComponents(
+            encoded: !response.values("content-encoding").isEmpty, boundToSignature: bound)
         let params = parameters(created: created, nonce: nonce, tag: tag)
         let base = try SignatureBase.response(response, request: request, covering: components, parameters: params)
         response.headers += try headers(base: base, components: components, params: params)

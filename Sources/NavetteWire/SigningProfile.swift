@@ -32,10 +32,15 @@ public enum SigningProfile {
 
     /// What a response signature covers: its status and body, and the
     /// request it answers, down to that request's signature (and so its nonce).
-    public static func responseComponents(encoded: Bool = false) -> [CoveredComponent] {
+    ///
+    /// - Parameter boundToSignature: whether the request was signed; an
+    ///   answer to an unsigned request (health, or one refused before its
+    ///   signature could be read) covers the request's target only.
+    public static func responseComponents(encoded: Bool = false, boundToSignature: Bool = true) -> [CoveredComponent] {
         var c = [CoveredComponent("@status"), CoveredComponent("content-type"), CoveredComponent("content-digest")]
         if encoded { c.append(CoveredComponent("content-encoding")) }
-        c += ["@method", "@authority", "@path", "@query", "signature-input"].map { CoveredComponent($0, fromRequest: true) }
+        c += ["@method", "@authority", "@path", "@query"].map { CoveredComponent($0, fromRequest: true) }
+        if boundToSignature { c.append(CoveredComponent("signature-input", fromRequest: true)) }
         return c
     }
 }

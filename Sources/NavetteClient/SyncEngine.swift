@@ -1,0 +1,290 @@
+import Crypto
+import Foundation
+import Logging
+import NavetteCore
+import NavetteStore
+import NavetteWire
+
+/// What one sync did.
+public struct SyncReport: Hashable, Sendable {
+    /// Changes this node pushed and the server accepted.
+    public var pushed = 0
+    /// Changes the server refused (parked on the node).
+    public var refused = 0
+    /// Changes pulled from the server, and how many were new here.
+    public var pulled = 0
+    public var applied = 0
+    /// HTTP exchanges made.
+    public var roundTrips = 0
+    /// Bytes sent and received, bodies and header fields.
+    public var bytesSent = 0
+    public var bytesReceived = 0
+    /// The clock offset learned from the server, in milliseconds.
+    public var clockOffset: Int64 = 0
+    public init() {}
+}
+
+/// Progress of a long sync, for a progress line.
+public struct SyncProgress: Hashable, Sendable {
+    public enum Phase: String, Hashable, Sendable { case push, pull }
+    public var phase: Phase
+    /// Changes done so far in this phase.
+    public var done: Int
+}
+
+/// The node's side of sync: signs every request afresh, trusts only
+/// answers signed by the pinned server key and bound to the request, learns
+/// the clock offset from them, pushes its own changes in bounded batches,
+/// pulls the server's in pages, and records durable progress after each.
+///
+/// ```swift
+/// let engine = try SyncEngine(store: store, key: try NodeKey.load(directory: dir))
+/// let report = try await engine.sync()
+/// ```
+public struct SyncEngine: Sendable {
+    public let store: RecordStore
+    let key: Curve25519.Signing.PrivateKey
+    let transport: any SyncTransport
+    let logger: Logger
+    /// Changes per push.
+    public var pushBatchSize = 500
+    /// Changes per pull page.
+    public var pullPageSize = 500
+
+    /// The peer name under which the server's checkpoint is kept.
+    public static let serverPeer = "server"
+
+    public init(store: RecordStore, key: Curve25519.Signing.PrivateKey, transport: any SyncTransport = HTTPTransport(), logger: Logger = Logger(label: "navette.sync")) {
+        self.store = store
+        self.key = key
+        self.transport = transport
+        self.logger = logger
+    }
+
+    var signer: MessageSigner { MessageSigner(key: key, keyID: store.identity.node.description) }
+
+    // MARK: - Enrolment
+
+    /// Enrols this node with the server at `url`, using a one-time code an
+    /// administrator issued; pins the server's key and takes the agency and
+    /// counsellor the code binds.
+    ///
+    /// - Throws: ``SyncError``.
+    @discardableResult
+    public func enrol(server url: String, code: String) async throws -> EnrolResponse {
+        let server = try ServerURL(url)
+        let identity = store.identity
+        let request = EnrolRequest(
+            code: code, node: identity.node, publicKey: Base64URL.encode(key.publicKey.rawRepresentation),
+            name: identity.name)
+        var report = SyncReport()
+        let (status, body, _) = try await exchange(
+            server, method: "POST", path: "/v1/enrol", query: nil, body: request.body, keys: nil, report: &report)
+        guard status == 200 else { throw SyncError(.refused, "enrolment failed with status \(status)") }
+        let response: EnrolResponse
+        do {
+            response = try EnrolResponse(body: body)
+        } catch {
+            throw SyncError(.untrustedResponse, "the server's enrolment answer is malformed")
+        }
+        try store.setIdentity(agency: response.agency, counsellor: response.counsellor)
+        try store.setMeta("sync.server", server.base)
+        try store.setMeta("sync.serverKeys", JSONValue.object(Dictionary(uniqueKeysWithValues: response.serverKeys.map { ($0.keyID, JSONValue.string($0.publicKey)) })).canonicalString)
+        try store.setMeta("sync.cursor", nil)
+        try store.setCheckpoint(peer: Self.serverPeer, sequence: 0)
+        logger.info("enrolled", metadata: ["sync.node": "\(identity.node)", "sync.agency": "\(response.agency)"])
+        return response
+    }
+
+    /// The pinned server keys, by key id.
+    func pinnedKeys() throws -> [String: Curve25519.Signing.PublicKey] {
+        guard let text = try store.meta("sync.serverKeys"), let o = (try? JSONValue(parsing: text))?.objectValue else {
+            throw SyncError(.notEnrolled, "this node is not enrolled; run 'navette node enrol --server URL --code CODE'")
+        }
+        var out: [String: Curve25519.Signing.PublicKey] = [:]
+        for (id, v) in o {
+            if let raw = v.stringValue.flatMap(Base64URL.decode), let k = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) {
+                out[id] = k
+            }
+        }
+        return out
+    }
+
+    // MARK: - Sync
+
+    /// Pushes this node's pending changes, then pulls what the server holds
+    /// for it. Each acknowledged batch and page is durable progress: an
+    /// interrupted sync resumes where it stopped.
+    ///
+    /// - Throws: ``SyncError``; on `revoked` the node's data has been purged.
+    public func sync(progress: @Sendable (SyncProgress) -> Void = { _ in }) async throws -> SyncReport {
+        guard try store.meta("sync.revoked") == nil else {
+            throw SyncError(.revoked, "this laptop was revoked by an administrator and can no longer sync")
+        }
+        guard let base = try store.meta("sync.server") else {
+            throw SyncError(.notEnrolled, "this node is not enrolled; run 'navette node enrol --server URL --code CODE'")
+        }
+        let server = try ServerURL(base)
+        let keys = try pinnedKeys()
+        var report = SyncReport()
+        do {
+            try await push(server, keys: keys, report: &report, progress: progress)
+            try await pull(server, keys: keys, report: &report, progress: progress)
+        } catch let e as SyncError where e.problem == ProblemType.cursorExpired.code {
+            // The server's store was restored from a backup: pull everything
+            // again and push again what it may have lost.
+            try store.setMeta("sync.cursor", nil)
+            try store.setCheckpoint(peer: Self.serverPeer, sequence: 0, force: true)
+            try await push(server, keys: keys, report: &report, progress: progress)
+            try await pull(server, keys: keys, report: &report, progress: progress)
+        }
+        try store.setMeta("sync.lastSync", String(store.now()))
+        report.clockOffset = store.clockOffset
+        return report
+    }
+
+    func push(_ server: ServerURL, keys: [String: Curve25519.Signing.PublicKey], report: inout SyncReport, progress: @Sendable (SyncProgress) -> Void) async throws {
+        while true {
+            let sent = try store.checkpoint(peer: Self.serverPeer)
+            let pending = try store.ownChanges(after: sent, limit: pushBatchSize)
+            guard let last = pending.last else { return }
+            var rng = SystemRandomNumberGenerator()
+            let request = PushRequest(batch: RecordKeys.random(using: &rng), changes: pending.map(\.change))
+            let (status, body, _) = try await exchange(
+                server, method: "POST", path: "/v1/sync/push", query: nil, body: request.body, keys: keys, report: &report)
+            guard status == 200, let response = try? PushResponse(body: body), response.batch == request.batch else {
+                throw SyncError(.untrustedResponse, "the server's answer to a push is malformed")
+            }
+            let byID = Dictionary(uniqueKeysWithValues: pending.map { ($0.change.id, $0.change) })
+            let parked = response.refused.compactMap { r in byID[r.id].map { ($0, r.reason) } }
+            try store.park(parked)
+            report.pushed += response.accepted
+            report.refused += parked.count
+            try store.setCheckpoint(peer: Self.serverPeer, sequence: last.sequence)
+            progress(SyncProgress(phase: .push, done: report.pushed + report.refused))
+        }
+    }
+
+    func pull(_ server: ServerURL, keys: [String: Curve25519.Signing.PublicKey], report: inout SyncReport, progress: @Sendable (SyncProgress) -> Void) async throws {
+        while true {
+            var query = "limit=\(pullPageSize)"
+            if let cursor = try store.meta("sync.cursor") { query = "cursor=\(cursor)&" + query }
+            let (status, body, _) = try await exchange(
+                server, method: "GET", path: "/v1/sync/pull", query: query, body: nil, keys: keys, report: &report)
+            guard status == 200, let page = try? PullResponse(body: body) else {
+                throw SyncError(.untrustedResponse, "the server's answer to a pull is malformed")
+            }
+            let summary = try store.apply(page.changes)
+            try store.setMeta("sync.cursor", page.cursor)
+            report.pulled += page.changes.count
+            report.applied += summary.applied
+            progress(SyncProgress(phase: .pull, done: report.pulled))
+            if !page.more { return }
+        }
+    }
+
+    // MARK: - One signed exchange
+
+    /// Signs and sends a request, and returns the verified answer. A
+    /// `clock-skew` answer corrects the offset and the request is signed
+    /// again and retried once; a `node-revoked` answer purges the node.
+    ///
+    /// - Parameter keys: the pinned server keys; `nil` at enrolment, when the
+    ///   answer carries the keys to pin.
+    func exchange(
+        _ server: ServerURL, method: String, path: String, query: String?, body: [UInt8]?,
+        keys: [String: Curve25519.Signing.PublicKey]?, report: inout SyncReport
+    ) async throws -> (Int, [UInt8], ResponseParts) {
+        for attempt in 0..<2 {
+            var parts = RequestParts(method: method, authority: server.authority, path: server.path + path, query: query)
+            if body != nil { parts.headers.append(HeaderField("content-type", "application/json")) }
+            try signer.sign(&parts, body: body, created: Int64(store.now() / 1000), nonce: Base64URL.nonce())
+            let url = server.base + path + (query.map { "?" + $0 } ?? "")
+            let reply = try await transport.send(TransportRequest(url: url, method: method, headers: parts.headers, body: body))
+            let receivedAt = store.configuration.wallClock()
+            report.roundTrips += 1
+            report.bytesSent += (body?.count ?? 0) + parts.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+            report.bytesReceived += reply.body.count + reply.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+            let response = ResponseParts(status: reply.status, headers: reply.headers)
+            let trusted = keys ?? (try? EnrolResponse(body: reply.body)).map { r in
+                Dictionary(uniqueKeysWithValues: r.serverKeys.compactMap { k in
+                    Base64URL.decode(k.publicKey).flatMap { try? Curve25519.Signing.PublicKey(rawRepresentation: $0) }.map { (k.keyID, $0) }
+                })
+            } ?? [:]
+            let created = try verify(response, body: reply.body, answering: parts, keys: trusted, enrolling: keys == nil)
+            if let created { try learnOffset(serverCreated: created, receivedAt: receivedAt) }
+            if reply.status < 400 { return (reply.status, reply.body, response) }
+            guard let problem = Problem(body: reply.body) else {
+                throw SyncError(.refused, "the server answered \(reply.status)")
+            }
+            switch problem.type {
+            case .clockSkew where attempt == 0:
+                if let serverTime = problem.extensions["serverTime"]?.intValue {
+                    try store.setClockOffset(serverTime - Int64(receivedAt))
+                }
+                continue
+            case .nodeRevoked:
+                try store.purgeAllData()
+                try store.setMeta("sync.revoked", "1")
+                logger.warning("node revoked; local data purged", metadata: ["sync.node": "\(store.identity.node)"])
+                throw SyncError(.revoked, "this laptop was revoked by an administrator; its data was removed from it")
+            default:
+                throw SyncError(
+                    .refused, "\(problem.type.code): \(problem.detail ?? problem.type.title)", problem: problem.type.code)
+            }
+        }
+        throw SyncError(.clock, "the server still finds this laptop's clock wrong; check the date and time settings")
+    }
+
+    /// Verifies an answer's signature; returns its `created` when trusted.
+    /// At enrolment a refusal may come before any key is known: it is then
+    /// read but not trusted for the clock.
+    func verify(
+        _ response: ResponseParts, body: [UInt8], answering request: RequestParts,
+        keys: [String: Curve25519.Signing.PublicKey], enrolling: Bool
+    ) throws -> Int64? {
+        do {
+            let s = try SignatureVerifier.select(in: response.headers, tag: SigningProfile.responseTag)
+            try SignatureVerifier.checkResponseProfile(s, encoded: false)
+            guard let keyID = s.parameters.keyID, let key = keys[keyID] else {
+                if enrolling, response.status >= 400 { return nil }
+                throw SignatureError(.badSignature, "signed by an unknown key")
+            }
+            try SignatureVerifier.verify(s, response: response, body: body, answering: request, key: key)
+            return s.parameters.created
+        } catch let e as SignatureError {
+            logger.warning("discarded an untrusted answer", metadata: ["signature.error": "\(e.code)"])
+            throw SyncError(.untrustedResponse, "an answer from the server was not properly signed and was discarded")
+        }
+    }
+
+    /// Updates the offset from a trusted answer when it is off by more than
+    /// the second `created` is rounded to.
+    func learnOffset(serverCreated: Int64, receivedAt: UInt64) throws {
+        let candidate = serverCreated * 1000 + 500 - Int64(receivedAt)
+        if abs(candidate - store.clockOffset) > 1_500 { try store.setClockOffset(candidate) }
+    }
+}
+
+/// A server's base URL, checked: `https://`, or `http://` to this machine only.
+struct ServerURL {
+    let base: String
+    let authority: String
+    let path: String
+
+    init(_ text: String) throws {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), let host = url.host?.lowercased(),
+            scheme == "http" || scheme == "https"
+        else { throw SyncError(.insecureURL, "'\(text)' is not an http(s) URL") }
+        if scheme == "http", !["127.0.0.1", "localhost", "::1", "[::1]"].contains(host) {
+            throw SyncError(.insecureURL, "plain http:// is only allowed to this machine; use https://")
+        }
+        let defaultPort = scheme == "https" ? 443 : 80
+        let hostPart = host.contains(":") ? "[\(host)]" : host
+        authority = url.port.map { $0 == defaultPort ? hostPart : "\(hostPart):\($0)" } ?? hostPart
+        var p = url.path
+        while p.hasSuffix("/") { p.removeLast() }
+        path = p
+        base = "\(scheme)://\(authority)\(p)"
+    }
+}

@@ -1,0 +1,111 @@
+import Crypto
+import Foundation
+import Logging
+import NavetteCore
+import NavetteStore
+import NavetteWire
+import Synchronization
+
+extension SyncServer {
+    /// The answer every signature failure gets, whatever its cause: an
+    /// unknown key and a bad signature are indistinguishable (no oracle).
+    static let unauthorized = Problem(.unauthorized, "the request is not signed by an enrolled node")
+
+    /// Verifies a node's request, cheap checks first: signature fields and
+    /// profile, key lookup, time window, replay cache, digest, signature,
+    /// node status; then records the nonce.
+    ///
+    /// - Returns: the node that signed.
+    /// - Throws: ``Problem``.
+    func authenticate(_ request: IncomingRequest, hasBody: Bool) throws -> NodeRecord {
+        let p = request.parts
+        let signature = try selectSignature(p, hasBody: hasBody)
+        guard let keyID = signature.parameters.keyID, let nodeID = NodeID(keyID), let node = try registry.node(nodeID),
+            let keyBytes = Base64URL.decode(node.publicKey),
+            let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyBytes)
+        else {
+            logger.notice("refused request", metadata: ["signature.error": "unknown-key"])
+            throw Self.unauthorized
+        }
+        try checkTime(signature.parameters)
+        try verify(signature, request: request, hasBody: hasBody, key: key, keyID: keyID)
+        guard node.status == .active else {
+            logger.notice("refused request", metadata: ["signature.error": "node-revoked", "sync.node": "\(nodeID)"])
+            throw Problem(.nodeRevoked, "this laptop was revoked by an administrator; it must stop syncing")
+        }
+        try consumeNonce(signature.parameters)
+        try rateLimit(nodeID)
+        try registry.touch(nodeID, at: nowMillis)
+        return node
+    }
+
+    func selectSignature(_ p: RequestParts, hasBody: Bool) throws -> ReceivedSignature {
+        do {
+            let s = try SignatureVerifier.select(in: p.headers, tag: SigningProfile.requestTag)
+            try SignatureVerifier.checkRequestProfile(
+                s, hasBody: hasBody, encoded: !p.values("content-encoding").isEmpty)
+            return s
+        } catch let e as SignatureError {
+            logger.notice("refused request", metadata: ["signature.error": "\(e.code)"])
+            switch e.code {
+            case .missingSignature, .missingComponent, .invalidParameters, .unsupportedAlgorithm:
+                throw Self.unauthorized
+            case .tooLarge:
+                throw Problem(.headersTooLarge, "the signature fields exceed the profile's limits")
+            default:
+                throw Problem(.malformedSignature, e.message)
+            }
+        }
+    }
+
+    /// Refuses a request created outside the accepted window; the signed
+    /// answer tells the server's time, so the node can correct its offset.
+    func checkTime(_ params: SignatureParameters) throws {
+        let now = Int64(nowMillis / 1000)
+        let created = params.created ?? 0
+        let skewed = created > now + configuration.acceptedFuture || created < now - configuration.acceptedPast
+        let expired = params.expires.map { $0 < now - 60 } ?? false
+        if skewed || expired {
+            throw Problem(
+                .clockSkew, "the request was created outside the accepted window; correct the clock offset and retry",
+                extensions: ["serverTime": .int(Int64(nowMillis))])
+        }
+    }
+
+    func verify(_ s: ReceivedSignature, request: IncomingRequest, hasBody: Bool, key: Curve25519.Signing.PublicKey, keyID: String)
+        throws
+    {
+        do {
+            try SignatureVerifier.verify(s, request: request.parts, body: hasBody ? request.body : nil, key: key)
+        } catch let e as SignatureError {
+            logger.notice("refused request", metadata: ["signature.error": "\(e.code)", "sync.node": "\(keyID)"])
+            switch e.code {
+            case .digestMismatch, .missingDigest: throw Problem(.digestMismatch)
+            case .duplicateField: throw Problem(.malformedRequest, e.message)
+            default: throw Self.unauthorized
+            }
+        }
+    }
+
+    func consumeNonce(_ params: SignatureParameters) throws {
+        let created = UInt64(max(0, params.created ?? 0))
+        let keep = (created + UInt64(configuration.acceptedPast) + 60) * 1000
+        guard try registry.recordNonce(keyID: params.keyID!, nonce: params.nonce!, expiresAt: keep, now: nowMillis) else {
+            logger.notice("refused request", metadata: ["signature.error": "replay", "sync.node": "\(params.keyID!)"])
+            throw Problem(.replay, "this request was already received; sign each attempt afresh")
+        }
+    }
+
+    func rateLimit(_ node: NodeID) throws {
+        let minute = nowMillis / 60_000
+        let limit = configuration.requestsPerMinute
+        let allowed = rate.withLock { table -> Bool in
+            var entry = table[node] ?? (minute, 0)
+            if entry.minute != minute { entry = (minute, 0) }
+            entry.count += 1
+            table[node] = entry
+            return entry.count <= limit
+        }
+        guard allowed else { throw Problem(.rateLimited, "more than \(limit) requests in a minute; slow down") }
+    }
+}

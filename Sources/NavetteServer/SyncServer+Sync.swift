@@ -1,0 +1,140 @@
+import Crypto
+import Foundation
+import Logging
+import NavetteCore
+import NavetteStore
+import NavetteWire
+
+extension SyncServer {
+    /// The collections a node may write; the others are reference data the
+    /// server writes.
+    static let writableCollections: Set<String> = ["seeker", "workshop", "workshopSession", "registration"]
+
+    /// `POST /v1/sync/push`: applies what the node may write, refuses the
+    /// rest by id. A batch already answered gets the same answer again.
+    func push(_ request: IncomingRequest, node: NodeRecord) throws -> OutgoingResponse {
+        let push: PushRequest
+        do {
+            push = try PushRequest(body: request.body)
+        } catch let e as MessageError {
+            throw Problem(e.message.contains("schema version") ? .upgradeRequired : .malformedRequest, e.message)
+        }
+        if let previous = try registry.batchResponse(node: node.id, batch: push.batch) {
+            return respond(200, previous, to: request.parts)
+        }
+        let (accepted, refused) = try authorise(push.changes, node: node)
+        _ = try store.apply(accepted)
+        let body = PushResponse(batch: push.batch, accepted: accepted.count, refused: refused).body
+        try registry.storeBatchResponse(node: node.id, batch: push.batch, response: body, now: nowMillis)
+        logger.info(
+            "push", metadata: ["sync.node": "\(node.id)", "sync.accepted": "\(accepted.count)", "sync.refused": "\(refused.count)"])
+        return respond(200, body, to: request.parts)
+    }
+
+    /// Splits a batch into what `node` may write and what it may not.
+    ///
+    /// A node writes only its own changes, only to the writable collections,
+    /// only to records of its agency (as the server knows them, or as the
+    /// batch creates them), never moves a record to another agency, and
+    /// never stamps a change far ahead of the server's clock.
+    func authorise(_ changes: [Change], node: NodeRecord) throws -> ([Change], [RefusedChange]) {
+        let refs = Set(changes.map { RecordRef($0.collection, $0.record) })
+        let known = try store.agencies(of: refs)
+        var setInBatch: [RecordRef: String] = [:]
+        for c in changes where c.field == "agency" && c.operation == .set {
+            if let a = c.value?.stringValue { setInBatch[RecordRef(c.collection, c.record)] = a }
+        }
+        let horizon = nowMillis + configuration.changeFromFutureBound
+        var accepted: [Change] = []
+        var refused: [RefusedChange] = []
+        for c in changes {
+            let ref = RecordRef(c.collection, c.record)
+            let reason: String?
+            if c.id.origin != node.id {
+                reason = "not-own-change"
+            } else if !Self.writableCollections.contains(c.collection) {
+                reason = "collection-not-writable"
+            } else if c.field == "agency", c.operation == .remove || (c.operation == .set && c.value?.stringValue != node.agency) {
+                reason = "agency-change-not-allowed"
+            } else if let agency = known[ref] ?? setInBatch[ref], agency == node.agency {
+                reason = c.time.wallMillis > horizon ? "change-from-future" : nil
+            } else {
+                reason = "outside-agency"
+            }
+            if let reason { refused.append(RefusedChange(id: c.id, reason: reason)) } else { accepted.append(c) }
+        }
+        return (accepted, refused)
+    }
+
+    /// `GET /v1/sync/pull?cursor=…&limit=…`: the changes the node may see
+    /// after its cursor, never its own.
+    func pull(_ request: IncomingRequest, node: NodeRecord) throws -> OutgoingResponse {
+        var cursorText: String?
+        var limit = configuration.maximumPullChanges
+        for pair in (request.parts.query ?? "").split(separator: "&") where !pair.isEmpty {
+            let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2 else { throw Problem(.malformedRequest, "the query must be cursor=…&limit=…") }
+            switch kv[0] {
+            case "cursor": cursorText = kv[1]
+            case "limit":
+                guard let n = Int(kv[1]), (1...configuration.maximumPullChanges).contains(n) else {
+                    throw Problem(.malformedRequest, "limit must be between 1 and \(configuration.maximumPullChanges)")
+                }
+                limit = n
+            default: throw Problem(.malformedRequest, "the query parameter '\(kv[0])' is not known")
+            }
+        }
+        var after: Int64 = 0
+        if let cursorText {
+            let cursor: Cursor
+            do {
+                cursor = try Cursor(cursorText, secret: cursorSecret, node: node.id, agency: node.agency)
+            } catch Cursor.Failure.forged {
+                throw Problem(.forbidden, "this cursor was not issued to this node")
+            } catch {
+                throw Problem(.malformedRequest, "the cursor is malformed")
+            }
+            guard cursor.incarnation == incarnation else {
+                throw Problem(
+                    .cursorExpired, "the server's store changed (restored from a backup); pull from the start and push again",
+                    extensions: ["incarnation": .string(incarnation)])
+            }
+            after = cursor.sequence
+        }
+        let page = try store.visibleChanges(after: after, limit: limit, agency: node.agency, excluding: node.id)
+        let next = Cursor(incarnation: incarnation, sequence: page.lastSequence)
+            .encoded(secret: cursorSecret, node: node.id, agency: node.agency)
+        let body = PullResponse(changes: page.changes.map(\.change), cursor: next, more: page.more).body
+        return respond(200, body, to: request.parts)
+    }
+
+    /// `POST /v1/enrol`: redeems a one-time code. The request is signed by
+    /// the key it registers (proof of possession), with `keyid` = node id.
+    func enrol(_ request: IncomingRequest) throws -> OutgoingResponse {
+        let enrol: EnrolRequest
+        do {
+            enrol = try EnrolRequest(body: request.body)
+        } catch let e as MessageError {
+            throw Problem(.malformedRequest, e.message)
+        }
+        guard let keyBytes = Base64URL.decode(enrol.publicKey),
+            let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyBytes)
+        else { throw Problem(.malformedRequest, "publicKey is not a raw Ed25519 key in base64url") }
+        let signature = try selectSignature(request.parts, hasBody: true)
+        guard signature.parameters.keyID == enrol.node.description else { throw Self.unauthorized }
+        try checkTime(signature.parameters)
+        try verify(signature, request: request, hasBody: true, key: key, keyID: enrol.node.description)
+        try consumeNonce(signature.parameters)
+        let node: NodeRecord
+        do {
+            node = try registry.redeem(
+                code: enrol.code, node: enrol.node, publicKey: enrol.publicKey, name: enrol.name, now: nowMillis)
+        } catch let refusal as ServerRegistry.EnrolmentRefusal {
+            logger.notice("refused enrolment", metadata: ["enrol.error": "\(refusal)"])
+            throw Problem(.enrolmentRefused, "the code is unknown, used or expired; ask an administrator for a new one")
+        }
+        logger.info("enrolled", metadata: ["sync.node": "\(node.id)", "sync.agency": "\(node.agency)"])
+        let body = EnrolResponse(node: node.id, agency: node.agency, counsellor: node.counsellor, serverKeys: keys.keys).body
+        return respond(200, body, to: request.parts)
+    }
+}

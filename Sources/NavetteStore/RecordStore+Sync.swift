@@ -1,0 +1,136 @@
+import GRDB
+import NavetteCore
+
+/// A change the server refused, parked on the node and shown to the
+/// counsellor; it stays in the node's own log and state.
+public struct ParkedChange: Hashable, Sendable {
+    public var id: ChangeID
+    public var record: RecordRef
+    public var field: String?
+    public var reason: String
+    /// When the refusal arrived, in milliseconds since 1970.
+    public var at: UInt64
+}
+
+/// A page of a store's log as one peer may see it.
+public struct LogPage: Sendable {
+    /// The changes the peer may see, in log order.
+    public var changes: [(sequence: Int64, change: Change)]
+    /// The last sequence examined: the next page starts after it.
+    public var lastSequence: Int64
+    /// Whether the log goes on after `lastSequence`.
+    public var more: Bool
+}
+
+extension RecordStore {
+    /// Changes this node made after local sequence `sequence`, oldest first:
+    /// what it still has to push.
+    public func ownChanges(after sequence: Int64, limit: Int) throws -> [(sequence: Int64, change: Change)] {
+        try queue.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT seq, body FROM change WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?",
+                arguments: [identity.node.description, sequence, limit]
+            ).map { row in (row["seq"], try Change(encoded: Array((row["body"] as String).utf8))) }
+        }
+    }
+
+    /// The last sequence of this store's log (0 when empty).
+    public func lastSequence() throws -> Int64 {
+        try queue.read { db in try Int64.fetchOne(db, sql: "SELECT max(seq) FROM change") ?? 0 }
+    }
+
+    /// A page of the log as a node of `agency` may see it, leaving out the
+    /// changes `excluded` made: changes to records of that agency, to the
+    /// agency's own record, and to the national workshop catalogue.
+    ///
+    /// - Parameters:
+    ///   - limit: the most changes to return.
+    ///   - scanLimit: the most log rows to examine, so that a page stays
+    ///     cheap even when little of the log is visible.
+    public func visibleChanges(
+        after sequence: Int64, limit: Int, scanLimit: Int = 5_000, agency: String, excluding excluded: NodeID?
+    ) throws -> LogPage {
+        try queue.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT c.seq, c.body, c.origin, c.collection, c.record, r.agency
+                    FROM change c LEFT JOIN record r ON r.collection = c.collection AND r.id = c.record
+                    WHERE c.seq > ? ORDER BY c.seq LIMIT ?
+                    """, arguments: [sequence, scanLimit])
+            var out: [(Int64, Change)] = []
+            var last = sequence
+            for row in rows {
+                let seq: Int64 = row["seq"]
+                if out.count == limit { break }
+                last = seq
+                if let excluded, (row["origin"] as String) == excluded.description { continue }
+                let recordAgency: String? = row["agency"]
+                let collection: String = row["collection"]
+                let visible =
+                    recordAgency == agency || (collection == "workshop" && recordAgency == nil)
+                    || (collection == "agency" && (row["record"] as String) == agency)
+                if visible { out.append((seq, try Change(encoded: Array((row["body"] as String).utf8)))) }
+            }
+            let end = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM change") ?? 0
+            return LogPage(changes: out, lastSequence: last, more: last < end)
+        }
+    }
+
+    /// The agency each record belongs to now (`nil` for a record the store
+    /// has not seen, or one without an agency).
+    public func agencies(of records: Set<RecordRef>) throws -> [RecordRef: String] {
+        try queue.read { db in
+            var out: [RecordRef: String] = [:]
+            for ref in records {
+                if let a = try String.fetchOne(
+                    db, sql: "SELECT agency FROM record WHERE collection = ? AND id = ?", arguments: [ref.collection, ref.id])
+                {
+                    out[ref] = a
+                }
+            }
+            return out
+        }
+    }
+
+    /// Parks changes a server refused, with its reasons.
+    public func park(_ refused: [(change: Change, reason: String)]) throws {
+        let at = now()
+        try queue.write { db in
+            for (c, reason) in refused {
+                try db.execute(
+                    sql: """
+                        INSERT INTO refused (id, collection, record, field, reason, at) VALUES (?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (id) DO UPDATE SET reason = excluded.reason, at = excluded.at
+                        """,
+                    arguments: [c.id.description, c.collection, c.record, c.field, reason, Int64(at)])
+            }
+        }
+    }
+
+    /// The changes servers refused, newest first.
+    public func parkedChanges() throws -> [ParkedChange] {
+        try queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM refused ORDER BY at DESC, id").map { row in
+                ParkedChange(
+                    id: ChangeID(row["id"] as String)!, record: RecordRef(row["collection"], row["record"]),
+                    field: row["field"], reason: row["reason"], at: UInt64(row["at"] as Int64))
+            }
+        }
+    }
+}
+
+extension RecordStore {
+    /// Removes every record and change from this node (after revocation):
+    /// the files keep no value of them (`secure_delete`, WAL truncated).
+    public func purgeAllData() throws {
+        try queue.write { db in
+            for table in ["change", "record", "record_index", "refused", "checkpoint"] {
+                try db.execute(sql: "DELETE FROM \(table)")
+            }
+            try db.execute(sql: "DELETE FROM meta WHERE key LIKE 'sync.%' AND key != 'sync.revoked'")
+        }
+        try queue.writeWithoutTransaction { db in try db.execute(sql: "VACUUM") }
+        try truncateWAL()
+    }
+}

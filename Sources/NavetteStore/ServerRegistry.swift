@@ -1,0 +1,311 @@
+import Crypto
+import Foundation
+import GRDB
+import NavetteCore
+
+/// An enrolled node as the server knows it.
+public struct NodeRecord: Hashable, Sendable {
+    public enum Status: String, Hashable, Sendable {
+        case active, revoked
+    }
+    public var id: NodeID
+    /// The node's Ed25519 public key, base64url without padding.
+    public var publicKey: String
+    public var agency: String
+    public var counsellor: String?
+    public var name: String
+    public var status: Status
+    public var enrolledAt: UInt64
+    public var revokedAt: UInt64?
+    public var lastSeen: UInt64?
+}
+
+/// An entry of the server's audit log.
+public struct AuditEntry: Hashable, Sendable {
+    public var sequence: Int64
+    public var at: UInt64
+    public var actor: String
+    public var action: String
+    public var target: String
+}
+
+/// The server's own state beside its records: its secrets, enrolment
+/// codes, the node registry, the replay cache, batch answers and the audit
+/// log. One SQLite file, `DIR/server.sqlite`, so that every check survives a
+/// restart.
+public final class ServerRegistry: Sendable {
+    let queue: DatabaseQueue
+
+    /// The file name inside the server's data directory.
+    public static let fileName = "server.sqlite"
+
+    /// Opens the registry in `directory`, creating it on first use.
+    public static func open(directory: String) throws -> ServerRegistry {
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let path = (directory as NSString).appendingPathComponent(fileName)
+        let queue = try DatabaseQueue(path: path, configuration: RecordStore.baseConfiguration(wal: true))
+        try migrator.migrate(queue)
+        return ServerRegistry(queue: queue)
+    }
+
+    /// A registry in memory, for tests.
+    public static func inMemory() throws -> ServerRegistry {
+        let queue = try DatabaseQueue(configuration: RecordStore.baseConfiguration(wal: false))
+        try migrator.migrate(queue)
+        return ServerRegistry(queue: queue)
+    }
+
+    private init(queue: DatabaseQueue) { self.queue = queue }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: "CREATE TABLE secret (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID")
+            try db.execute(
+                sql: """
+                    CREATE TABLE enrolment_code (
+                        digest TEXT PRIMARY KEY, agency TEXT NOT NULL, counsellor TEXT,
+                        expires_at INTEGER NOT NULL, used_at INTEGER, used_by TEXT
+                    ) WITHOUT ROWID
+                    """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE node (
+                        id TEXT PRIMARY KEY, public_key TEXT NOT NULL, agency TEXT NOT NULL, counsellor TEXT,
+                        name TEXT NOT NULL, status TEXT NOT NULL, enrolled_at INTEGER NOT NULL,
+                        revoked_at INTEGER, last_seen INTEGER
+                    ) WITHOUT ROWID
+                    """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE nonce (
+                        keyid TEXT NOT NULL, nonce TEXT NOT NULL, expires_at INTEGER NOT NULL,
+                        PRIMARY KEY (keyid, nonce)
+                    ) WITHOUT ROWID
+                    """)
+            try db.execute(sql: "CREATE INDEX nonce_by_expiry ON nonce (expires_at)")
+            try db.execute(
+                sql: """
+                    CREATE TABLE batch (
+                        node TEXT NOT NULL, batch TEXT NOT NULL, response BLOB NOT NULL, at INTEGER NOT NULL,
+                        PRIMARY KEY (node, batch)
+                    ) WITHOUT ROWID
+                    """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE audit (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
+                        action TEXT NOT NULL, target TEXT NOT NULL
+                    )
+                    """)
+        }
+        return m
+    }
+
+    // MARK: - Secrets
+
+    /// The secret named `name`, made of `bytes` random bytes on first use.
+    public func secret(_ name: String, bytes: Int = 32) throws -> [UInt8] {
+        try queue.write { db in
+            if let existing = try Data.fetchOne(db, sql: "SELECT value FROM secret WHERE name = ?", arguments: [name]) {
+                return Array(existing)
+            }
+            var rng = SystemRandomNumberGenerator()
+            let value = (0..<bytes).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            try db.execute(sql: "INSERT INTO secret (name, value) VALUES (?, ?)", arguments: [name, Data(value)])
+            return value
+        }
+    }
+
+    // MARK: - Enrolment
+
+    static let codeAlphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")  // Crockford base32
+
+    /// Normalises a typed code: uppercase, no dashes or spaces, and the
+    /// letters people confuse (O, I, L) read as digits.
+    static func normalise(_ code: String) -> String {
+        String(
+            code.uppercased().compactMap { c -> Character? in
+                switch c {
+                case "-", " ": return nil
+                case "O": return "0"
+                case "I", "L": return "1"
+                default: return c
+                }
+            })
+    }
+
+    static func digest(_ code: String) -> String {
+        SHA256.hash(data: Array(normalise(code).utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Issues a one-time enrolment code for a laptop of `agency` (and
+    /// `counsellor`): issuing it is the admin's approval.
+    ///
+    /// - Returns: the code, `XXXX-XXXX-XXXX` (60 random bits); only its
+    ///   digest is stored.
+    public func issueCode(agency: String, counsellor: String?, expiresAt: UInt64, actor: String, now: UInt64) throws
+        -> String
+    {
+        var rng = SystemRandomNumberGenerator()
+        let chars = (0..<12).map { _ in Self.codeAlphabet[Int.random(in: 0..<32, using: &rng)] }
+        let code = String(chars[0..<4]) + "-" + String(chars[4..<8]) + "-" + String(chars[8..<12])
+        try queue.write { db in
+            try db.execute(
+                sql: "INSERT INTO enrolment_code (digest, agency, counsellor, expires_at) VALUES (?, ?, ?, ?)",
+                arguments: [Self.digest(code), agency, counsellor, Int64(expiresAt)])
+            try Self.audit(db, at: now, actor: actor, action: "issue-enrolment-code", target: "agency \(agency)")
+        }
+        return code
+    }
+
+    /// Why an enrolment was refused. The server answers every case with the
+    /// same problem: the reason is for the audit log only.
+    public enum EnrolmentRefusal: Error, Hashable, Sendable {
+        case unknownCode, usedCode, expiredCode, nodeAlreadyEnrolled
+    }
+
+    /// Redeems a code: enrols `node` with the agency and counsellor the code
+    /// was issued for, and uses the code up — atomically.
+    ///
+    /// - Throws: ``EnrolmentRefusal``.
+    public func redeem(code: String, node: NodeID, publicKey: String, name: String, now: UInt64) throws -> NodeRecord {
+        try queue.write { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM enrolment_code WHERE digest = ?", arguments: [Self.digest(code)])
+            else { throw EnrolmentRefusal.unknownCode }
+            guard (row["used_at"] as Int64?) == nil else { throw EnrolmentRefusal.usedCode }
+            guard UInt64(row["expires_at"] as Int64) > now else { throw EnrolmentRefusal.expiredCode }
+            guard try Self.node(db, node) == nil else { throw EnrolmentRefusal.nodeAlreadyEnrolled }
+            let record = NodeRecord(
+                id: node, publicKey: publicKey, agency: row["agency"], counsellor: row["counsellor"], name: name,
+                status: .active, enrolledAt: now, revokedAt: nil, lastSeen: nil)
+            try db.execute(
+                sql: """
+                    INSERT INTO node (id, public_key, agency, counsellor, name, status, enrolled_at)
+                    VALUES (?, ?, ?, ?, ?, 'active', ?)
+                    """,
+                arguments: [node.description, publicKey, record.agency, record.counsellor, name, Int64(now)])
+            try db.execute(
+                sql: "UPDATE enrolment_code SET used_at = ?, used_by = ? WHERE digest = ?",
+                arguments: [Int64(now), node.description, Self.digest(code)])
+            try Self.audit(db, at: now, actor: "node \(node)", action: "enrol", target: "agency \(record.agency)")
+            return record
+        }
+    }
+
+    // MARK: - Nodes
+
+    /// The node with this id, if enrolled (active or revoked).
+    public func node(_ id: NodeID) throws -> NodeRecord? {
+        try queue.read { db in try Self.node(db, id) }
+    }
+
+    /// Every enrolled node, by agency then id.
+    public func nodes() throws -> [NodeRecord] {
+        try queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM node ORDER BY agency, id").map(Self.nodeRecord)
+        }
+    }
+
+    /// Revokes a node: its next request is refused, with no cache in between.
+    ///
+    /// - Returns: `false` when no such node is enrolled.
+    @discardableResult
+    public func revoke(_ id: NodeID, actor: String, now: UInt64) throws -> Bool {
+        try queue.write { db in
+            try db.execute(
+                sql: "UPDATE node SET status = 'revoked', revoked_at = coalesce(revoked_at, ?) WHERE id = ?",
+                arguments: [Int64(now), id.description])
+            guard db.changesCount > 0 else { return false }
+            try Self.audit(db, at: now, actor: actor, action: "revoke", target: "node \(id)")
+            return true
+        }
+    }
+
+    /// Notes when a node was last heard from.
+    public func touch(_ id: NodeID, at: UInt64) throws {
+        try queue.write { db in
+            try db.execute(sql: "UPDATE node SET last_seen = ? WHERE id = ?", arguments: [Int64(at), id.description])
+        }
+    }
+
+    static func node(_ db: Database, _ id: NodeID) throws -> NodeRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM node WHERE id = ?", arguments: [id.description]).map(nodeRecord)
+    }
+
+    static func nodeRecord(_ row: Row) -> NodeRecord {
+        NodeRecord(
+            id: NodeID(row["id"] as String)!, publicKey: row["public_key"], agency: row["agency"],
+            counsellor: row["counsellor"], name: row["name"],
+            status: NodeRecord.Status(rawValue: row["status"]) ?? .revoked,
+            enrolledAt: UInt64(row["enrolled_at"] as Int64), revokedAt: (row["revoked_at"] as Int64?).map(UInt64.init),
+            lastSeen: (row["last_seen"] as Int64?).map(UInt64.init))
+    }
+
+    // MARK: - Replay cache
+
+    /// Records a `(keyid, nonce)` pair until `expiresAt`.
+    ///
+    /// - Returns: `false` when the pair was already recorded: a replay.
+    public func recordNonce(keyID: String, nonce: String, expiresAt: UInt64, now: UInt64) throws -> Bool {
+        try queue.write { db in
+            try db.execute(sql: "DELETE FROM nonce WHERE expires_at < ?", arguments: [Int64(now)])
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO nonce (keyid, nonce, expires_at) VALUES (?, ?, ?)",
+                arguments: [keyID, nonce, Int64(expiresAt)])
+            return db.changesCount > 0
+        }
+    }
+
+    /// How many nonces the cache holds (for limits and tests).
+    public func nonceCount() throws -> Int {
+        try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM nonce") ?? 0 }
+    }
+
+    // MARK: - Batches
+
+    /// The answer already given to `batch` from `node`, if any.
+    public func batchResponse(node: NodeID, batch: String) throws -> [UInt8]? {
+        try queue.read { db in
+            try Data.fetchOne(
+                db, sql: "SELECT response FROM batch WHERE node = ? AND batch = ?", arguments: [node.description, batch]
+            ).map(Array.init)
+        }
+    }
+
+    /// Keeps the answer to `batch`, so that a retry gets the same one.
+    public func storeBatchResponse(node: NodeID, batch: String, response: [UInt8], now: UInt64) throws {
+        try queue.write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO batch (node, batch, response, at) VALUES (?, ?, ?, ?)",
+                arguments: [node.description, batch, Data(response), Int64(now)])
+        }
+    }
+
+    // MARK: - Audit
+
+    static func audit(_ db: Database, at: UInt64, actor: String, action: String, target: String) throws {
+        try db.execute(
+            sql: "INSERT INTO audit (at, actor, action, target) VALUES (?, ?, ?, ?)",
+            arguments: [Int64(at), actor, action, target])
+    }
+
+    /// Appends to the audit log (ids only, never personal values).
+    public func audit(actor: String, action: String, target: String, at: UInt64) throws {
+        try queue.write { db in try Self.audit(db, at: at, actor: actor, action: action, target: target) }
+    }
+
+    /// The audit log, oldest first.
+    public func auditLog() throws -> [AuditEntry] {
+        try queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY seq").map { row in
+                AuditEntry(
+                    sequence: row["seq"], at: UInt64(row["at"] as Int64), actor: row["actor"], action: row["action"],
+                    target: row["target"])
+            }
+        }
+    }
+}

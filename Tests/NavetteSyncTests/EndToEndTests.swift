@@ -1,0 +1,152 @@
+import Crypto
+import Foundation
+import NavetteClient
+import NavetteCore
+import NavetteServer
+import NavetteStore
+import NavetteTesting
+import NavetteWire
+import Testing
+
+/// Nodes and a server over real HTTP on 127.0.0.1.
+@Suite(.serialized)
+struct EndToEndTests {
+    @Test func twoLaptopsEnrolSyncAndConverge() async throws {
+        try await withServer { s in
+            let a = try Laptop(1, clock: s.clock, logs: s.logs)
+            let b = try Laptop(2, clock: s.clock, logs: s.logs)
+            defer { a.dir.remove(); b.dir.remove() }
+            let enrolled = try await a.engine.enrol(server: s.url, code: try s.code(counsellor: "c1"))
+            #expect(enrolled.agency == "069-lyon-3")
+            #expect(a.store.identity.agency == "069-lyon-3" && a.store.identity.counsellor == "c1")
+            try await b.engine.enrol(server: s.url, code: try s.code(counsellor: "c2"))
+
+            let id = try a.store.createRecord("seeker", [.set("identity.lastName", "Moreau"), .set("agency", "069-lyon-3")])
+            let first = try await a.engine.sync()
+            #expect(first.pushed == 2 && first.refused == 0)
+            #expect(first.pulled == 0, "the server never sends a node its own changes")
+            let second = try await b.engine.sync()
+            #expect(second.pulled == 2)
+            #expect(try b.store.state("seeker", id) != nil)
+
+            try a.store.edit("seeker", id, [.set("contact.phone", "0111")])
+            try b.store.edit("seeker", id, [.set("contact.phone", "0122")])
+            _ = try await a.engine.sync()
+            _ = try await b.engine.sync()
+            _ = try await a.engine.sync()
+            #expect(try a.store.exportCanonical() == b.store.exportCanonical())
+            #expect(try a.store.exportCanonical() == s.server.store.exportCanonical())
+            #expect(try a.store.conflicts().count == 1)
+        }
+    }
+
+    @Test func aNoOpSyncIsOneSmallRoundTrip() async throws {
+        try await withServer { s in
+            let a = try Laptop(1, clock: s.clock, logs: s.logs)
+            defer { a.dir.remove() }
+            try await a.engine.enrol(server: s.url, code: try s.code())
+            _ = try a.store.createRecord("seeker", [.set("agency", "069-lyon-3")])
+            _ = try await a.engine.sync()
+            let noop = try await a.engine.sync()
+            #expect(noop.roundTrips == 1)
+            #expect(noop.pushed == 0 && noop.pulled == 0)
+            print("no-op sync: \(noop.bytesSent) bytes sent, \(noop.bytesReceived) received")
+            #expect(noop.bytesSent + noop.bytesReceived < 2_048)
+        }
+    }
+
+    @Test func aLaptopSeesOnlyItsAgencyAndCannotWriteAnother() async throws {
+        try await withServer { s in
+            let a = try Laptop(1, clock: s.clock, logs: s.logs)
+            let b = try Laptop(2, clock: s.clock, logs: s.logs)
+            defer { a.dir.remove(); b.dir.remove() }
+            try await a.engine.enrol(server: s.url, code: try s.code(agency: "069-lyon-3"))
+            try await b.engine.enrol(server: s.url, code: try s.code(agency: "075-paris-1"))
+            let lyon = try a.store.createRecord("seeker", [.set("identity.lastName", "Lyon"), .set("agency", "069-lyon-3")])
+            _ = try await a.engine.sync()
+            let paris = try await b.engine.sync()
+            #expect(paris.pulled == 0, "a Paris laptop must not receive Lyon's files")
+            #expect(try b.store.state("seeker", lyon) == nil)
+            // B writes one change into Lyon's record (forged) and one of its own.
+            try b.store.edit("seeker", lyon, [.set("contact.phone", "0100")])
+            let own = try b.store.createRecord("seeker", [.set("identity.lastName", "Paris"), .set("agency", "075-paris-1")])
+            let report = try await b.engine.sync()
+            #expect(report.refused == 1 && report.pushed == 2)
+            #expect(try b.store.parkedChanges().map(\.reason) == ["outside-agency"])
+            #expect(try s.server.store.state("seeker", own) != nil)
+            let serverPhone = try s.server.store.state("seeker", lyon)!.view(of: Schema.navette.field("seeker", "contact.phone")!)
+            #expect(serverPhone.isEmpty, "nothing of the refused change was applied")
+            // Moving a record to another agency is refused too.
+            try b.store.edit("seeker", own, [.set("agency", "069-lyon-3")])
+            let moved = try await b.engine.sync()
+            #expect(moved.refused == 1)
+            #expect(try b.store.parkedChanges().map(\.reason).sorted() == ["agency-change-not-allowed", "outside-agency"])
+        }
+    }
+
+    @Test func aRevokedLaptopIsRefusedAndPurgesItsData() async throws {
+        try await withServer { s in
+            let a = try Laptop(1, clock: s.clock, logs: s.logs)
+            defer { a.dir.remove() }
+            try await a.engine.enrol(server: s.url, code: try s.code())
+            _ = try a.store.createRecord("seeker", [.set("identity.lastName", "Qzxwvrevoked"), .set("agency", "069-lyon-3")])
+            _ = try await a.engine.sync()
+            try s.server.registry.revoke(a.store.identity.node, actor: "admin", now: s.clock.millis)
+            await #expect {
+                _ = try await a.engine.sync()
+            } throws: { ($0 as? SyncError)?.code == .revoked }
+            #expect(try a.store.list("seeker").isEmpty)
+            #expect(try a.store.status().changes == 0)
+            try a.store.truncateWAL()
+            #expect(try filesContaining("Qzxwvrevoked", under: a.path).isEmpty)
+            // And it stays stopped.
+            await #expect {
+                _ = try await a.engine.sync()
+            } throws: { ($0 as? SyncError)?.code == .revoked }
+        }
+    }
+
+    @Test func aLaptopWhoseClockIsDaysOffLearnsTheOffsetAndSyncs() async throws {
+        let serverClock = ManualClock(millis: 1_767_600_000_000)
+        try await withServer(clock: serverClock) { s in
+            let laptopClock = ManualClock(millis: serverClock.millis - 3 * 86_400_000)
+            let a = try Laptop(1, clock: laptopClock, logs: s.logs)
+            defer { a.dir.remove() }
+            try await a.engine.enrol(server: s.url, code: try s.code())
+            #expect(abs(a.store.clockOffset - 3 * 86_400_000) < 2_000)
+            let id = try a.store.createRecord("seeker", [.set("agency", "069-lyon-3")])
+            let report = try await a.engine.sync()
+            #expect(report.refused == 0)
+            let stamp = try a.store.changes(after: 0).last!.change.time.wallMillis
+            #expect(abs(Int64(stamp) - Int64(serverClock.millis)) < 120_000, "changes are stamped with corrected time")
+            #expect(try s.server.store.state("seeker", id) != nil)
+        }
+    }
+
+    @Test func enrolmentCodesAreOneTimeShortLivedAndNeedTheKey() async throws {
+        try await withServer { s in
+            let a = try Laptop(1, clock: s.clock, logs: s.logs)
+            let b = try Laptop(2, clock: s.clock, logs: s.logs)
+            let c = try Laptop(3, clock: s.clock, logs: s.logs)
+            defer { a.dir.remove(); b.dir.remove(); c.dir.remove() }
+            let code = try s.code()
+            try await a.engine.enrol(server: s.url, code: code)
+            await #expect {
+                try await b.engine.enrol(server: s.url, code: code)
+            } throws: { ($0 as? SyncError)?.problem == "enrolment-refused" }
+            let shortLived = try s.code(validFor: 60_000)
+            s.clock.advance(by: 61_000)
+            await #expect {
+                try await b.engine.enrol(server: s.url, code: shortLived)
+            } throws: { ($0 as? SyncError)?.problem == "enrolment-refused" }
+            // A proof signed by another key than the one registered.
+            var parts = RequestParts(method: "POST", authority: s.authority, path: "/v1/enrol", headers: [HeaderField("content-type", "application/json")])
+            let body = EnrolRequest(code: try s.code(), node: c.store.identity.node, publicKey: Base64URL.encode(c.key.publicKey.rawRepresentation), name: "c").body
+            try MessageSigner(key: Curve25519.Signing.PrivateKey(), keyID: c.store.identity.node.description)
+                .sign(&parts, body: body, created: Int64(s.clock.millis / 1000), nonce: Base64URL.nonce())
+            let reply = try await s.send(parts, body: body)
+            #expect(reply.status == 401)
+            #expect(try s.server.registry.node(c.store.identity.node) == nil)
+        }
+    }
+}

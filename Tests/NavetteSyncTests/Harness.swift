@@ -1,0 +1,110 @@
+import Crypto
+import Foundation
+import Logging
+import NavetteClient
+import NavetteCore
+import NavetteServer
+import NavetteStore
+import NavetteTesting
+import NavetteWire
+import ServiceLifecycle
+import Synchronization
+
+/// Log lines captured from the server and clients, to check that none
+/// carries personal data.
+final class CapturedLogs: Sendable {
+    let lines = Mutex<[String]>([])
+    var all: [String] { lines.withLock { $0 } }
+
+    func logger(_ label: String) -> Logger {
+        Logger(label: label) { _ in CapturingHandler(sink: self) }
+    }
+}
+
+struct CapturingHandler: LogHandler {
+    let sink: CapturedLogs
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(event: LogEvent) {
+        let all = metadata.merging(event.metadata ?? [:]) { $1 }
+        sink.lines.withLock { $0.append("\(event.level) \(event.message) \(all.sorted { $0.key < $1.key })") }
+    }
+}
+
+/// A sync server listening on 127.0.0.1 on a free port, over real HTTP.
+struct TestServer {
+    let server: SyncServer
+    let url: String
+    let clock: ManualClock
+    let logs: CapturedLogs
+
+    /// Issues an enrolment code for `agency`.
+    func code(agency: String = "069-lyon-3", counsellor: String? = "c1", validFor: UInt64 = 900_000) throws -> String {
+        try server.registry.issueCode(
+            agency: agency, counsellor: counsellor, expiresAt: clock.millis + validFor, actor: "test", now: clock.millis)
+    }
+
+    /// Sends a raw request to the server, as an attacker or a misbehaving client would.
+    func send(_ parts: RequestParts, body: [UInt8]?) async throws -> TransportResponse {
+        let url = self.url + parts.path + (parts.query.map { "?" + $0 } ?? "")
+        return try await HTTPTransport().send(TransportRequest(url: url, method: parts.method, headers: parts.headers, body: body))
+    }
+
+    var authority: String { server.expectedAuthority }
+}
+
+/// Runs `body` with a server started for it, and stops the server after.
+func withServer<T: Sendable>(
+    clock: ManualClock = ManualClock(millis: 1_767_600_000_000), configure: (inout ServerConfiguration) -> Void = { _ in },
+    _ body: (TestServer) async throws -> T
+) async throws -> T {
+    let logs = CapturedLogs()
+    var config = ServerConfiguration(host: "127.0.0.1", port: 0, wallClock: clock.read)
+    configure(&config)
+    let registry = try ServerRegistry.inMemory()
+    let store = try RecordStore.inMemory(
+        identity: try SyncServer.identity(registry), configuration: .init(wallClock: clock.read))
+    let server = try SyncServer(store: store, registry: registry, configuration: config, logger: logs.logger("server"))
+    let (urls, continuation) = AsyncStream<String>.makeStream()
+    let app = try HTTPServer.application(server: server, tls: nil, logger: logs.logger("http")) { continuation.yield($0) }
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await app.run() }
+        var iterator = urls.makeAsyncIterator()
+        guard let url = await iterator.next() else { throw SyncError(.transport, "the server did not start") }
+        do {
+            let result = try await body(TestServer(server: server, url: url, clock: clock, logs: logs))
+            group.cancelAll()
+            return result
+        } catch {
+            group.cancelAll()
+            throw error
+        }
+    }
+}
+
+/// A counsellor's laptop: a node store on disk, its key, its sync engine.
+struct Laptop {
+    let dir: TemporaryDirectory
+    let store: RecordStore
+    let key: Curve25519.Signing.PrivateKey
+    let engine: SyncEngine
+    let clock: ManualClock
+
+    init(_ n: UInt64, clock: ManualClock, logs: CapturedLogs, transport: (any SyncTransport)? = nil) throws {
+        dir = try TemporaryDirectory(prefix: "navette-laptop")
+        self.clock = clock
+        let path = dir.appending("node")
+        store = try RecordStore.create(
+            directory: path,
+            identity: NodeIdentity(node: NodeID(rawValue: 0xA000 + n), name: "laptop \(n)", agency: "unenrolled"),
+            configuration: .init(wallClock: clock.read))
+        key = try NodeKey.create(directory: path)
+        engine = SyncEngine(store: store, key: key, transport: transport ?? HTTPTransport(), logger: logs.logger("laptop \(n)"))
+    }
+
+    var path: String { dir.appending("node") }
+}
