@@ -52,6 +52,24 @@ public enum HTTPServer {
         return Application(responder: responder, configuration: configuration, onServerRunning: running, logger: logger)
     }
 
+    /// Builds the application and runs it until SIGINT or SIGTERM, which
+    /// stop it cleanly.
+    public static func serve(
+        server: SyncServer, tls: TLSFiles?, logger: Logger, onListening: @escaping @Sendable (String) -> Void
+    ) async throws {
+        let app = try application(server: server, tls: tls, logger: logger, onListening: onListening)
+        try await app.runService()
+    }
+
+    /// Builds the application and runs it until the calling task is
+    /// cancelled (for an embedded server: the demo, tests).
+    public static func run(
+        server: SyncServer, tls: TLSFiles?, logger: Logger, onListening: @escaping @Sendable (String) -> Void
+    ) async throws {
+        let app = try application(server: server, tls: tls, logger: logger, onListening: onListening)
+        try await app.run()
+    }
+
     struct Responder: HTTPResponder {
         typealias Context = BasicRequestContext
         let server: SyncServer

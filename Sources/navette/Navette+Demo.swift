@@ -1,35 +1,58 @@
 import ArgumentParser
 import Foundation
+import Logging
+import NavetteClient
 import NavetteCore
+import NavetteServer
 import NavetteStore
 
 extension Navette {
-    struct Demo: ParsableCommand {
+    struct Demo: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Watch two counsellors' laptops edit the same file offline, merge, and converge.",
+            abstract: "Watch two counsellors' laptops edit the same file offline, sync through a server, and converge.",
             discussion: """
-                Runs on this machine alone: two real node stores (SQLite files) in a scratch directory, removed
-                at the end unless --keep is given. The laptops exchange changes directly here; 'navette sync'
-                with a server comes with the sync release.
+                Runs on this machine alone: an embedded sync server on 127.0.0.1 and two real node stores
+                (SQLite files) in a scratch directory, removed at the end unless --keep is given.
                 """)
 
-        @Option(help: "Keep the two nodes in this directory, to explore them with the other commands.")
+        @Option(help: "Keep the server and the two nodes in this directory, to explore them with the other commands.")
         var keep: String?
 
-        func run() throws {
-            let base: String
-            if let keep {
-                base = keep
-            } else {
-                base = (NSTemporaryDirectory() as NSString).appendingPathComponent("navette-demo-\(UInt32.random(in: 0...UInt32.max))")
-            }
+        func run() async throws {
+            let base = keep ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("navette-demo-\(UInt32.random(in: 0...UInt32.max))")
             defer { if keep == nil { try? FileManager.default.removeItem(atPath: base) } }
-            let story = try DemoStory(base: base)
-            try story.run()
+            func path(_ name: String) -> String { (base as NSString).appendingPathComponent(name) }
+            let logger = {
+                var l = Logger(label: "navette.demo")
+                l.logLevel = .critical
+                return l
+            }()
+            let server = try refusing {
+                try SyncServer(
+                    directory: path("server"),
+                    configuration: ServerConfiguration(host: "127.0.0.1", port: 0, wallClock: RecordStore.systemMillis),
+                    logger: logger)
+            }
+            let (urls, continuation) = AsyncStream<String>.makeStream()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await HTTPServer.run(server: server, tls: nil, logger: logger) { continuation.yield($0) }
+                }
+                var iterator = urls.makeAsyncIterator()
+                guard let url = await iterator.next() else { throw CLIError("the demo's server did not start") }
+                do {
+                    let story = try DemoStory(base: base, server: server, url: url, logger: logger)
+                    try await story.run()
+                    group.cancelAll()
+                } catch {
+                    group.cancelAll()
+                    throw error
+                }
+            }
             if let keep {
-                print("\nThe two nodes are in \(keep)/camille and \(keep)/karim; try:")
+                print("\nThe server's data is in \(keep)/server and the laptops in \(keep)/camille and \(keep)/karim; try:")
                 print("  navette status --dir \(keep)/karim")
-                print("  navette log --dir \(keep)/karim")
+                print("  navette admin nodes --data \(keep)/server")
             }
         }
     }
@@ -37,18 +60,25 @@ extension Navette {
 
 /// The demo's story, printed step by step.
 struct DemoStory {
-    let camille: RecordStore
-    let karim: RecordStore
+    let server: SyncServer
+    let url: String
+    let camille: (store: RecordStore, engine: SyncEngine)
+    let karim: (store: RecordStore, engine: SyncEngine)
 
-    init(base: String) throws {
+    init(base: String, server: SyncServer, url: String, logger: Logger) throws {
+        self.server = server
+        self.url = url
         var rng = SystemRandomNumberGenerator()
+        func laptop(_ name: String, _ label: String) throws -> (RecordStore, SyncEngine) {
+            let dir = (base as NSString).appendingPathComponent(name)
+            let store = try RecordStore.create(
+                directory: dir, identity: NodeIdentity(node: .random(using: &rng), name: label, agency: "069-lyon-3"))
+            let key = try NodeKey.create(directory: dir)
+            return (store, SyncEngine(store: store, key: key, transport: HTTPTransport(), logger: logger))
+        }
         do {
-            camille = try RecordStore.create(
-                directory: (base as NSString).appendingPathComponent("camille"),
-                identity: NodeIdentity(node: .random(using: &rng), name: "Camille's laptop", agency: "069-lyon-3", counsellor: "c1"))
-            karim = try RecordStore.create(
-                directory: (base as NSString).appendingPathComponent("karim"),
-                identity: NodeIdentity(node: .random(using: &rng), name: "Karim's laptop", agency: "069-lyon-3", counsellor: "c2"))
+            camille = try laptop("camille", "Camille's laptop")
+            karim = try laptop("karim", "Karim's laptop")
         } catch let e as StoreError {
             throw CLIError(e.message)
         }
@@ -56,10 +86,24 @@ struct DemoStory {
 
     func step(_ title: String) { print("\n== \(title)") }
 
-    func run() throws {
+    func sync(_ who: String, _ laptop: (store: RecordStore, engine: SyncEngine)) async throws {
+        let r = try await refusing { try await laptop.engine.sync() }
+        print("\(who) syncs: sent \(r.pushed), received \(r.pulled) (\(r.roundTrips) signed round trip\(r.roundTrips == 1 ? "" : "s"), \(r.bytesSent + r.bytesReceived) bytes)")
+    }
+
+    func run() async throws {
         let seekers = Schema.navette.collection("seeker")!
-        step("1. Camille (referent) opens a file for Inès Moreau on her laptop")
-        let id = try camille.createRecord(
+        let now = RecordStore.systemMillis()
+        step("0. An administrator runs the server (\(url)) and enrols two laptops")
+        for (who, laptop, counsellor) in [("Camille", camille, "c1"), ("Karim", karim, "c2")] {
+            let code = try server.registry.issueCode(
+                agency: "069-lyon-3", counsellor: counsellor, expiresAt: now + 900_000, actor: "admin", now: now)
+            try await refusing { _ = try await laptop.engine.enrol(server: url, code: code) }
+            print("\(who)'s laptop enrolled with code \(code): node \(laptop.store.identity.node), agency 069-lyon-3, counsellor \(counsellor)")
+        }
+
+        step("1. Camille (referent) opens a file for Inès Moreau, and syncs")
+        let id = try camille.store.createRecord(
             "seeker",
             [
                 .set("identity.firstName", "Inès"), .set("identity.lastName", "Moreau"),
@@ -68,36 +112,35 @@ struct DemoStory {
                 .put("skills", key: "ROME:347:100381", ["level": 2, "source": "SELF"]),
                 .put("consents", key: "smsReminders", true),
             ])
-        print("seeker \(id), 8 fields; Camille's laptop holds \(try camille.status().changes) changes")
+        print("seeker \(id), 8 fields")
+        try await sync("Camille", camille)
 
-        step("2. Morning: Karim (workshop facilitator) takes a copy of the file")
-        let s1 = try karim.pull(from: camille)
-        print("Karim's laptop applied \(s1.applied) changes")
+        step("2. Morning: Karim (workshop facilitator) syncs and gets the file")
+        try await sync("Karim", karim)
 
         step("3. The link is down all day; both edit the same file offline")
-        try camille.edit("seeker", id, [.set("contact.phone", "06 99 88 77 66")])
+        try camille.store.edit("seeker", id, [.set("contact.phone", "06 99 88 77 66")])
         print("Camille: new phone number")
-        try camille.edit("seeker", id, [.removeEntry("skills", key: "ROME:347:100381")])
+        try camille.store.edit("seeker", id, [.removeEntry("skills", key: "ROME:347:100381")])
         print("Camille: removes the skill ROME:347:100381 (she thinks it is a duplicate)")
-        try camille.edit("seeker", id, [.put("consents", key: "smsReminders", true)])
+        try camille.store.edit("seeker", id, [.put("consents", key: "smsReminders", true)])
         print("Camille: confirms consent to SMS reminders")
-        try karim.edit("seeker", id, [.set("contact.phone", "07 55 44 33 22")])
+        try karim.store.edit("seeker", id, [.set("contact.phone", "07 55 44 33 22")])
         print("Karim:   another new phone number, given at the workshop")
-        try karim.edit("seeker", id, [.put("skills", key: "ROME:347:100381", ["level": 3, "source": "WORKSHOP"])])
+        try karim.store.edit("seeker", id, [.put("skills", key: "ROME:347:100381", ["level": 3, "source": "WORKSHOP"])])
         print("Karim:   raises that skill to level 3, observed in the workshop")
-        try karim.edit("seeker", id, [.put("consents", key: "smsReminders", false)])
+        try karim.store.edit("seeker", id, [.put("consents", key: "smsReminders", false)])
         print("Karim:   Inès withdraws her consent to SMS reminders")
-        try karim.edit("seeker", id, [.append("interactions", ["at": "2026-03-02T10:00+01:00", "type": "visit", "by": "c2"])])
+        try karim.store.edit("seeker", id, [.append("interactions", ["at": "2026-03-02T10:00+01:00", "type": "visit", "by": "c2"])])
         print("Karim:   logs her visit")
 
-        step("4. The link is back: the laptops exchange what they did")
-        let a = try camille.pull(from: karim)
-        let b = try karim.pull(from: camille)
-        print("Camille applied \(a.applied) changes from Karim; Karim applied \(b.applied) from Camille")
+        step("4. The link is back: both laptops sync through the server")
+        try await sync("Camille", camille)
+        try await sync("Karim", karim)
+        try await sync("Camille", camille)
 
         step("5. What both laptops now show")
-        let state = try karim.state("seeker", id)!
-        print(Output.record(seekers, id, state))
+        print(Output.record(seekers, id, try karim.store.state("seeker", id)!))
         print("""
 
             - phone: two concurrent edits; the later one is shown and the other is kept as a conflict, not lost
@@ -107,29 +150,24 @@ struct DemoStory {
             """)
 
         step("6. The conflict, as 'navette conflicts' shows it")
-        for c in try karim.conflicts() {
+        for c in try karim.store.conflicts() {
             print("\(c.record) \(c.field)")
             for v in [c.current] + c.others { print("  \(v.id)  \(Output.text(v.value))") }
         }
-        let exportA = try camille.exportCanonical()
-        let exportB = try karim.exportCanonical()
-        print("canonical exports: \(exportA.utf8.count) and \(exportB.utf8.count) bytes, \(exportA == exportB ? "identical" : "DIFFERENT")")
 
-        step("7. Karim calls Inès, keeps Camille's number and resolves the conflict")
-        let conflict = try karim.conflicts().first!
-        let camillesValue = ([conflict.current] + conflict.others).first { $0.id.origin == camille.identity.node }!
-        try karim.edit("seeker", id, [.set("contact.phone", camillesValue.value)])
-        try camille.pull(from: karim)
-        try karim.pull(from: camille)
-        let after = try camille.state("seeker", id)!
-        let phone = after.view(of: seekers.field("contact.phone")!)
-        if case .register(let c?, let others) = phone {
+        step("7. Karim calls Inès, keeps Camille's number and resolves the conflict; both sync")
+        let conflict = try karim.store.conflicts().first!
+        let camillesValue = ([conflict.current] + conflict.others).first { $0.id.origin == camille.store.identity.node }!
+        try karim.store.edit("seeker", id, [.set("contact.phone", camillesValue.value)])
+        try await sync("Karim", karim)
+        try await sync("Camille", camille)
+        if case .register(let c?, let others) = try camille.store.state("seeker", id)!.view(of: seekers.field("contact.phone")!) {
             print("contact.phone = \(Output.text(c.value)), \(others.count) conflicts left")
         }
-        let finalA = try camille.exportCanonical()
-        let finalB = try karim.exportCanonical()
-        print("conflicts: Camille \(try camille.status().conflicts), Karim \(try karim.status().conflicts)")
-        print("canonical exports \(finalA == finalB ? "identical" : "DIFFERENT") (\(finalA.utf8.count) bytes): the laptops have converged")
-        if finalA != finalB { throw CLIError("the demo's laptops did not converge: this is a bug, please report it") }
+        let exports = [try camille.store.exportCanonical(), try karim.store.exportCanonical(), try server.store.exportCanonical()]
+        let same = Set(exports).count == 1
+        print("canonical exports of Camille, Karim and the server: \(same ? "identical" : "DIFFERENT") (\(exports[0].utf8.count) bytes)")
+        print(same ? "the laptops and the server have converged" : "the laptops did not converge")
+        if !same { throw CLIError("the demo's laptops did not converge: this is a bug, please report it") }
     }
 }

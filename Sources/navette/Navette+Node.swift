@@ -1,12 +1,14 @@
 import Foundation
 import ArgumentParser
+import NavetteClient
 import NavetteCore
 import NavetteStore
+import NavetteWire
 
 extension Navette {
     struct Node: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create and describe this laptop's node.", subcommands: [Init.self])
+            abstract: "Create this laptop's node, and enrol it with a server.", subcommands: [Init.self, Enrol.self])
     }
 }
 
@@ -44,8 +46,35 @@ extension Navette.Node {
             let identity = NodeIdentity(
                 node: NodeID.random(using: &rng), name: name, agency: agency, counsellor: counsellor)
             let store = try refusing { try RecordStore.create(directory: node.directory, identity: identity) }
+            try refusing { _ = try NodeKey.create(directory: node.directory) }
             print("Created node '\(name)' for agency \(agency) in \(node.directory)")
             print(store.identity.node)
+        }
+    }
+}
+
+extension Navette.Node {
+    struct Enrol: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Enrol this node with a sync server, with the one-time code an administrator gave you.",
+            discussion: """
+                The node registers its public key (its private key never leaves the laptop), pins the server's
+                key, and takes the agency and counsellor the code was issued for.
+                """)
+        @OptionGroup var node: NodeOptions
+        @Option(help: "The server's URL (https://…; http:// only to this machine).") var server: String
+        @Option(help: "The enrolment code, such as K7QF-M2XD-9P3A.") var code: String
+        @Option(name: .customLong("ca-file"), help: "PEM certificates to trust for the server, if it has a private CA.")
+        var caFile: String?
+
+        func run() async throws {
+            let store = try node.open()
+            let key = try refusing { try NodeKey.load(directory: node.directory) }
+            let engine = SyncEngine(store: store, key: key, transport: HTTPTransport(trustedCertificates: caFile), logger: quietLogger())
+            let response = try await refusing { try await engine.enrol(server: server, code: code) }
+            print("Enrolled node \(response.node) with \(server) for agency \(response.agency)"
+                + (response.counsellor.map { ", counsellor \($0)" } ?? ""))
+            print("Server key pinned: \(response.serverKeys.map(\.keyID).joined(separator: ", "))")
         }
     }
 }

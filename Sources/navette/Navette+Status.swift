@@ -3,13 +3,27 @@ import Foundation
 import NavetteCore
 import NavetteStore
 
+extension Navette.Status {
+    /// What a counsellor can do about a refused change.
+    static func advice(_ reason: String) -> String {
+        switch reason {
+        case "outside-agency": "the file belongs to another agency now; tell its new referent what you changed"
+        case "agency-change-not-allowed": "moving a file to another agency is an administrator's transfer"
+        case "collection-not-writable": "this data is managed by the server"
+        case "change-from-future": "this laptop's clock was far ahead; set it right, then sync again"
+        default: "ask an administrator"
+        }
+    }
+}
+
 extension Navette {
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show the node, its records, pending changes and conflicts.")
         @OptionGroup var node: NodeOptions
         func run() throws {
-            let s = try node.open().status()
+            let store = try node.open()
+            let s = try store.status()
             print("node        \(s.identity.node)  '\(s.identity.name)'")
             print("agency      \(s.identity.agency)")
             if let c = s.identity.counsellor { print("counsellor  \(c)") }
@@ -18,7 +32,29 @@ extension Navette {
             print("changes     \(s.changes) in the log, \(s.pending) made here not yet synced")
             print("conflicts   \(s.conflicts)\(s.conflicts > 0 ? " - 'navette conflicts' lists them" : "")")
             if s.erasedRecords > 0 { print("erased      \(s.erasedRecords) records") }
-            print("last sync   never (this node is standalone)")
+            if try store.meta("sync.revoked") != nil {
+                print("sync        REVOKED by an administrator: this laptop can no longer sync; its data was removed")
+                return
+            }
+            guard let server = try store.meta("sync.server") else {
+                print("sync        not enrolled (standalone); 'navette node enrol --server URL --code CODE' connects it")
+                return
+            }
+            let last = try store.meta("sync.lastSync").flatMap(UInt64.init)
+            print("server      \(server)")
+            print("last sync   \(last.map { Output.time(Timestamp(wallMillis: $0, counter: 0)) } ?? "never")")
+            let offset = store.clockOffset
+            if abs(offset) >= 5 * 60_000 {
+                print("clock       this laptop's clock is \(abs(offset) / 60_000) minutes \(offset > 0 ? "behind" : "ahead of") the server's: set it right; edits use the server's time meanwhile")
+            }
+            let parked = try store.parkedChanges()
+            if !parked.isEmpty {
+                print("refused     \(parked.count) changes the server refused (kept on this laptop):")
+                for p in parked.prefix(20) {
+                    print("  \(p.id)  \(p.record)  \(p.field ?? "(record)")  \(p.reason): \(Self.advice(p.reason))")
+                }
+                if parked.count > 20 { print("  … and \(parked.count - 20) more") }
+            }
         }
     }
 

@@ -1,17 +1,22 @@
 import ArgumentParser
 import Foundation
+import NavetteClient
 import NavetteCore
 import NavetteStore
 
 /// The `navette` command line: a counsellor's node, its records and the demo.
 @main
-struct Navette: ParsableCommand {
+struct Navette: AsyncParsableCommand {
     /// Runs the command; a refusal is one line on standard error and a
     /// non-zero exit (1 for a refused operation, 64 for a usage error).
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch {
             let code = exitCode(for: error)
             guard code != .success, !(error is CleanExit) else { exit(withError: error) }
@@ -30,8 +35,8 @@ struct Navette: ParsableCommand {
             Start with 'navette node init', or run 'navette demo' to see two laptops merge offline edits.
             """,
         subcommands: [
-            Demo.self, Node.self, SeekerCommand.self, WorkshopCommand.self, Conflicts.self, Status.self, Log.self,
-            Import.self, Export.self, SchemaCommand.self, WriteLoop.self,
+            Demo.self, Node.self, Sync.self, SeekerCommand.self, WorkshopCommand.self, Conflicts.self, Status.self,
+            Log.self, Import.self, Export.self, SchemaCommand.self, Serve.self, Admin.self, WriteLoop.self,
         ]
     )
 }
@@ -73,5 +78,25 @@ func refusing<T>(_ body: () throws -> T) throws -> T {
         throw CLIError(e.message)
     } catch let e as HybridLogicalClock.Error {
         throw CLIError(e.description)
+    } catch let e as SyncError {
+        throw CLIError(e.message)
     }
+}
+
+/// The async form of ``refusing(_:)``.
+func refusing<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let e as NavetteCore.ValidationError {
+        throw CLIError(e.description)
+    } catch let e as StoreError {
+        throw CLIError(e.message)
+    } catch let e as SyncError {
+        throw CLIError(e.message)
+    }
+}
+
+/// Writes a line to standard output at once, even when it is a file.
+func printFlushed(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }

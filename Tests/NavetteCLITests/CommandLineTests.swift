@@ -45,7 +45,8 @@ struct CommandLineTests {
             [], ["demo"], ["node", "init"], ["seeker"], ["seeker", "add"], ["seeker", "set"], ["seeker", "show"],
             ["seeker", "list"], ["seeker", "match"], ["seeker", "erase"], ["workshop"], ["workshop", "session", "add"],
             ["workshop", "register"], ["workshop", "session", "roster"], ["conflicts"], ["conflicts", "resolve"],
-            ["status"], ["log"], ["export"], ["schema"],
+            ["status"], ["log"], ["export"], ["schema"], ["sync"], ["node", "enrol"], ["serve"], ["admin", "enrol"],
+            ["admin", "revoke"], ["admin", "nodes"], ["admin", "audit"], ["import"],
         ] {
             let r = try NavetteProcess.run(command + ["--help"])
             #expect(r.status == 0, "\(command) --help failed")
@@ -168,9 +169,10 @@ struct CommandLineTests {
     @Test func theDemoTellsTheStoryAndConverges() throws {
         let r = try NavetteProcess.run(["demo"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("canonical exports: "))
-        #expect(r.stdout.contains("identical"))
-        #expect(r.stdout.contains("the laptops have converged"))
+        #expect(r.stdout.contains("enrolled with code"))
+        #expect(r.stdout.contains("signed round trip"))
+        #expect(r.stdout.contains("canonical exports of Camille, Karim and the server: identical"))
+        #expect(r.stdout.contains("the laptops and the server have converged"))
         #expect(!r.stdout.contains("DIFFERENT"))
     }
 

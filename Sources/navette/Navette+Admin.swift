@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+import NavetteCore
+import NavetteServer
+import NavetteStore
+
+extension Navette {
+    struct Admin: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Enrol and revoke laptops, list them, read the audit log (on the server's data directory).",
+            subcommands: [Enrol.self, Revoke.self, Nodes.self, Audit.self])
+    }
+}
+
+/// The option every admin command takes.
+struct ServerDataOptions: ParsableArguments {
+    @Option(help: "The server's data directory.") var data: String
+
+    func registry() throws -> ServerRegistry {
+        guard FileManager.default.fileExists(atPath: (data as NSString).appendingPathComponent(ServerRegistry.fileName)) else {
+            throw CLIError("\(data) holds no server; start one with 'navette serve --data \(data)'")
+        }
+        return try ServerRegistry.open(directory: data)
+    }
+}
+
+/// A duration such as 15m, 2h or 1d.
+func parseDuration(_ text: String) -> UInt64? {
+    guard let unit = text.last, let n = UInt64(text.dropLast()), n > 0 else { return nil }
+    switch unit {
+    case "m": return n * 60_000
+    case "h": return n * 3_600_000
+    case "d": return n * 86_400_000
+    default: return nil
+    }
+}
+
+extension Navette.Admin {
+    struct Enrol: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Issue a one-time enrolment code for a laptop: issuing it is the approval.",
+            discussion: "Give the code to the counsellor out of band; it binds the laptop to the agency and counsellor.")
+        @OptionGroup var server: ServerDataOptions
+        @Option(help: "The agency the laptop works for.") var agency: String
+        @Option(help: "The counsellor who uses it.") var counsellor: String?
+        @Option(name: .customLong("valid-for"), help: "How long the code is valid: 15m, 2h, 1d (at most 7d).")
+        var validFor = "1h"
+
+        func validate() throws {
+            guard RecordKeys.isValidID(agency) else { throw ValidationError("'--agency' must be an agency code.") }
+            if let counsellor, !RecordKeys.isValidID(counsellor) {
+                throw ValidationError("'--counsellor' must be a counsellor id.")
+            }
+            guard let d = parseDuration(validFor), d <= 7 * 86_400_000 else {
+                throw ValidationError("'--valid-for' must be a duration such as 15m, 2h or 1d, at most 7d, not '\(validFor)'.")
+            }
+        }
+
+        func run() throws {
+            let registry = try server.registry()
+            let now = RecordStore.systemMillis()
+            let code = try registry.issueCode(
+                agency: agency, counsellor: counsellor, expiresAt: now + parseDuration(validFor)!, actor: "admin", now: now)
+            print("Enrolment code for agency \(agency)\(counsellor.map { ", counsellor \($0)" } ?? ""), valid for \(validFor):")
+            print(code)
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a laptop: its next request is refused and it purges its data.",
+            discussion: "Changes it made and did not sync are lost: add --yes once you have accepted that.")
+        @OptionGroup var server: ServerDataOptions
+        @Argument(help: "The node id ('navette admin nodes' lists them).") var node: String
+        @Flag(help: "Confirm that the laptop's unsynced work will be lost.") var yes = false
+
+        func run() throws {
+            guard let id = NodeID(node) else { throw CLIError("'\(node)' is not a node id (16 hexadecimal digits)") }
+            let registry = try server.registry()
+            guard let record = try registry.node(id) else {
+                throw CLIError("no node \(node) is enrolled; 'navette admin nodes' lists them")
+            }
+            let lastSeen = record.lastSeen.map { Output.time(Timestamp(wallMillis: $0, counter: 0)) } ?? "never"
+            guard yes else {
+                throw CLIError(
+                    "revoking \(node) ('\(record.name)', agency \(record.agency), last sync \(lastSeen)) loses any work it has not synced; add --yes to revoke")
+            }
+            try registry.revoke(id, actor: "admin", now: RecordStore.systemMillis())
+            print("Revoked node \(node) ('\(record.name)'); its next request is refused and it will purge its data")
+        }
+    }
+
+    struct Nodes: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List enrolled laptops and when each last synced.")
+        @OptionGroup var server: ServerDataOptions
+        func run() throws {
+            let nodes = try server.registry().nodes()
+            if nodes.isEmpty {
+                print("(no node enrolled; 'navette admin enrol' issues a code)")
+                return
+            }
+            Output.table(
+                ["node", "agency", "counsellor", "status", "last sync", "name"],
+                nodes.map { n in
+                    [
+                        n.id.description, n.agency, n.counsellor ?? "-", n.status.rawValue,
+                        n.lastSeen.map { Output.time(Timestamp(wallMillis: $0, counter: 0)) } ?? "never", n.name,
+                    ]
+                })
+        }
+    }
+
+    struct Audit: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the audit log: enrolments, codes, revocations.")
+        @OptionGroup var server: ServerDataOptions
+        func run() throws {
+            let entries = try server.registry().auditLog()
+            Output.table(
+                ["seq", "time", "actor", "action", "target"],
+                entries.map { [String($0.sequence), Output.time(Timestamp(wallMillis: $0.at, counter: 0)), $0.actor, $0.action, $0.target] })
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import NavetteCore
+import NavetteStore
+import NavetteTesting
+import Testing
+
+/// `navette serve`, `navette admin …`, `navette node enrol` and `navette
+/// sync` as separate real processes, as an admin and counsellors run them.
+struct ServerCommandTests {
+    /// Starts `navette serve` with its output in a file; returns the process and its URL.
+    static func startServer(data: String, output: String) throws -> (Process, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: NavetteProcess.executable)
+        p.arguments = ["serve", "--data", data, "--port", "0"]
+        FileManager.default.createFile(atPath: output, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        for _ in 0..<200 {
+            let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }) {
+                return (p, String(line.dropFirst("listening on ".count)))
+            }
+            usleep(50_000)
+        }
+        p.terminate()
+        throw CocoaError(.fileReadUnknown)
+    }
+
+    @Test func anAdminEnrolsTwoLaptopsThatSyncThenRevokesOne() throws {
+        let dir = try TemporaryDirectory(prefix: "navette-serve")
+        defer { dir.remove() }
+        let data = dir.appending("server")
+        let (server, url) = try Self.startServer(data: data, output: dir.appending("serve.log"))
+        defer { if server.isRunning { server.terminate() } }
+        #expect(url.hasPrefix("http://127.0.0.1:"))
+
+        func run(_ args: String...) throws -> NavetteProcess.Result { try NavetteProcess.run(args) }
+        var nodes: [String] = []
+        for (name, counsellor) in [("a", "c1"), ("b", "c2")] {
+            let node = dir.appending(name)
+            #expect(try run("node", "init", "--dir", node, "--name", "laptop \(name)", "--agency", "069-lyon-3").status == 0)
+            let code = try run("admin", "enrol", "--data", data, "--agency", "069-lyon-3", "--counsellor", counsellor).lastLine
+            #expect(code.count == 14)
+            let enrolled = try run("node", "enrol", "--dir", node, "--server", url, "--code", code)
+            #expect(enrolled.status == 0, "\(enrolled.stderr)")
+            nodes.append(node)
+            // The code is one-time.
+            let again = try run("node", "enrol", "--dir", node, "--server", url, "--code", code)
+            #expect(again.status != 0 && again.stderr.contains("enrolment-refused"))
+        }
+        let id = try run("seeker", "add", "--dir", nodes[0], "--first-name", "Inès", "--last-name", "Moreau").lastLine
+        let pushed = try run("sync", "--dir", nodes[0])
+        #expect(pushed.status == 0 && pushed.stdout.contains("sent 5 changes"), "\(pushed.stdout)\(pushed.stderr)")
+        let pulled = try run("sync", "--dir", nodes[1])
+        #expect(pulled.stdout.contains("received 5"), "\(pulled.stdout)")
+        #expect(try run("seeker", "show", "--dir", nodes[1], id).stdout.contains("Moreau"))
+        let status = try run("status", "--dir", nodes[1])
+        #expect(status.stdout.contains("server      \(url)") && status.stdout.contains("counsellor  c2"))
+
+        let listed = try run("admin", "nodes", "--data", data)
+        #expect(listed.stdout.split(separator: "\n").count == 3)
+        let nodeID = try RecordStore.open(directory: nodes[1]).identity.node.description
+        let unconfirmed = try run("admin", "revoke", "--data", data, nodeID)
+        #expect(unconfirmed.status != 0 && unconfirmed.stderr.contains("add --yes"))
+        #expect(try run("admin", "revoke", "--data", data, nodeID, "--yes").status == 0)
+        let refused = try run("sync", "--dir", nodes[1])
+        #expect(refused.status != 0 && refused.stderr.contains("revoked"))
+        #expect(try run("status", "--dir", nodes[1]).stdout.contains("REVOKED"))
+        #expect(try run("seeker", "list", "--dir", nodes[1]).stdout.contains("(none)"))
+        let audit = try run("admin", "audit", "--data", data).stdout
+        for action in ["issue-enrolment-code", "enrol", "revoke"] { #expect(audit.contains(action)) }
+
+        // SIGTERM stops the server cleanly.
+        server.terminate()
+        server.waitUntilExit()
+        #expect(server.terminationStatus == 0)
+    }
+
+    @Test func theNodeKeyIsOwnerOnlyAndNeverExported() throws {
+        let dir = try TemporaryDirectory(prefix: "navette-key")
+        defer { dir.remove() }
+        let node = dir.appending("node")
+        #expect(try NavetteProcess.run(["node", "init", "--dir", node, "--name", "k", "--agency", "069-lyon-3"]).status == 0)
+        let keyPath = (node as NSString).appendingPathComponent("node.key")
+        let mode = try FileManager.default.attributesOfItem(atPath: keyPath)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let key = try String(contentsOfFile: keyPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(key.count == 43)
+        let export = try NavetteProcess.run(["export", "--dir", node]).stdout
+        let status = try NavetteProcess.run(["status", "--dir", node]).stdout
+        #expect(!export.contains(key) && !status.contains(key))
+    }
+}
