@@ -17,6 +17,7 @@ let hummingbirdTLS: Target.Dependency = .product(name: "HummingbirdTLS", package
 let asyncHTTPClient: Target.Dependency = .product(name: "AsyncHTTPClient", package: "async-http-client")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let httpTypes: Target.Dependency = .product(name: "HTTPTypes", package: "swift-http-types")
+let compressNIO: Target.Dependency = .product(name: "CompressNIO", package: "compress-nio")
 let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
 let nioHTTP1: Target.Dependency = .product(name: "NIOHTTP1", package: "swift-nio")
 let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl")
@@ -34,6 +35,7 @@ let package = Package(
         .library(name: "NavetteTesting", targets: ["NavetteTesting"]),
     ],
     dependencies: [
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -50,7 +52,7 @@ let package = Package(
         // MARK: - Libraries (pure -> I/O)
         .target(name: "NavetteCore", dependencies: [crypto]),
         .target(name: "NavetteStore", dependencies: ["NavetteCore", grdb, crypto]),
-        .target(name: "NavetteWire", dependencies: ["NavetteCore", crypto, structuredFields]),
+        .target(name: "NavetteWire", dependencies: ["NavetteCore", crypto, structuredFields, compressNIO, nioCore]),
         .target(
             name: "NavetteServer",
             dependencies: [

@@ -197,24 +197,39 @@ public struct SyncEngine: Sendable {
     ) async throws -> (Int, [UInt8], ResponseParts) {
         for attempt in 0..<2 {
             var parts = RequestParts(method: method, authority: server.authority, path: server.path + path, query: query)
-            if body != nil { parts.headers.append(HeaderField("content-type", "application/json")) }
-            try signer.sign(&parts, body: body, created: Int64(store.now() / 1000), nonce: Base64URL.nonce())
+            parts.headers.append(HeaderField("accept-encoding", BodyEncoding.gzip))
+            var wireBody = body
+            if let body {
+                parts.headers.append(HeaderField("content-type", "application/json"))
+                if let compressed = BodyEncoding.compress(body) {
+                    wireBody = compressed
+                    parts.headers.append(HeaderField("content-encoding", BodyEncoding.gzip))
+                }
+            }
+            // Signed immediately before sending: each attempt gets a fresh created and nonce.
+            try signer.sign(&parts, body: wireBody, created: Int64(store.now() / 1000), nonce: Base64URL.nonce())
             let url = server.base + path + (query.map { "?" + $0 } ?? "")
-            let reply = try await transport.send(TransportRequest(url: url, method: method, headers: parts.headers, body: body))
+            let reply = try await transport.send(TransportRequest(url: url, method: method, headers: parts.headers, body: wireBody))
             let receivedAt = store.configuration.wallClock()
             report.roundTrips += 1
-            report.bytesSent += (body?.count ?? 0) + parts.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+            report.bytesSent += (wireBody?.count ?? 0) + parts.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
             report.bytesReceived += reply.body.count + reply.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
             let response = ResponseParts(status: reply.status, headers: reply.headers)
-            let trusted = keys ?? (try? EnrolResponse(body: reply.body)).map { r in
+            let plain: [UInt8]
+            do {
+                plain = try BodyEncoding.decode(reply.body, encodings: response.values("content-encoding"), maximumBytes: 64 << 20)
+            } catch {
+                throw SyncError(.untrustedResponse, "an answer from the server could not be decoded and was discarded")
+            }
+            let trusted = keys ?? (try? EnrolResponse(body: plain)).map { r in
                 Dictionary(uniqueKeysWithValues: r.serverKeys.compactMap { k in
                     Base64URL.decode(k.publicKey).flatMap { try? Curve25519.Signing.PublicKey(rawRepresentation: $0) }.map { (k.keyID, $0) }
                 })
             } ?? [:]
             let created = try verify(response, body: reply.body, answering: parts, keys: trusted, enrolling: keys == nil)
             if let created { try learnOffset(serverCreated: created, receivedAt: receivedAt) }
-            if reply.status < 400 { return (reply.status, reply.body, response) }
-            guard let problem = Problem(body: reply.body) else {
+            if reply.status < 400 { return (reply.status, plain, response) }
+            guard let problem = Problem(body: plain) else {
                 throw SyncError(.refused, "the server answered \(reply.status)")
             }
             switch problem.type {
@@ -245,7 +260,7 @@ public struct SyncEngine: Sendable {
     ) throws -> Int64? {
         do {
             let s = try SignatureVerifier.select(in: response.headers, tag: SigningProfile.responseTag)
-            try SignatureVerifier.checkResponseProfile(s, encoded: false)
+            try SignatureVerifier.checkResponseProfile(s, encoded: !response.values("content-encoding").isEmpty)
             guard let keyID = s.parameters.keyID, let key = keys[keyID] else {
                 if enrolling, response.status >= 400 { return nil }
                 throw SignatureError(.badSignature, "signed by an unknown key")

@@ -43,7 +43,16 @@ public protocol SyncTransport: Sendable {
 }
 
 /// The production transport, on AsyncHTTPClient.
+///
+/// Its client never follows redirects and never decompresses: the digest
+/// and signature cover the bytes exactly as the server sent them.
 public struct HTTPTransport: SyncTransport {
+    static let client = HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        configuration: HTTPClient.Configuration(
+            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(30), read: .seconds(120)),
+            decompression: .disabled))
+
     /// PEM certificates to trust instead of the system's, for a server with
     /// a private certificate authority.
     public var trustedCertificates: String?
@@ -67,7 +76,7 @@ public struct HTTPTransport: SyncTransport {
             r.tlsConfiguration = tls
         }
         do {
-            let response = try await HTTPClient.shared.execute(r, timeout: timeout)
+            let response = try await Self.client.execute(r, timeout: timeout)
             let body = try await response.body.collect(upTo: maximumResponseBytes)
             return TransportResponse(
                 status: Int(response.status.code), headers: response.headers.map { HeaderField($0.name, $0.value) },

@@ -15,7 +15,7 @@ extension SyncServer {
     func push(_ request: IncomingRequest, node: NodeRecord) throws -> OutgoingResponse {
         let push: PushRequest
         do {
-            push = try PushRequest(body: request.body)
+            push = try PushRequest(body: try decodedBody(request))
         } catch let e as MessageError {
             throw Problem(e.message.contains("schema version") ? .upgradeRequired : .malformedRequest, e.message)
         }
@@ -113,7 +113,7 @@ extension SyncServer {
     func enrol(_ request: IncomingRequest) throws -> OutgoingResponse {
         let enrol: EnrolRequest
         do {
-            enrol = try EnrolRequest(body: request.body)
+            enrol = try EnrolRequest(body: try decodedBody(request))
         } catch let e as MessageError {
             throw Problem(.malformedRequest, e.message)
         }

@@ -133,10 +133,16 @@ public final class SyncServer: Sendable {
     // MARK: - Responses
 
     /// Signs a response, bound to the request it answers.
-    func respond(_ status: Int, _ body: [UInt8], contentType: String = "application/json", to request: RequestParts)
+    func respond(_ status: Int, _ plainBody: [UInt8], contentType: String = "application/json", to request: RequestParts)
         -> OutgoingResponse
     {
         var parts = ResponseParts(status: status, headers: [HeaderField("content-type", contentType)])
+        var body = plainBody
+        let acceptsGzip = request.values("accept-encoding").contains { $0.lowercased().contains(BodyEncoding.gzip) }
+        if acceptsGzip, let compressed = BodyEncoding.compress(plainBody) {
+            body = compressed
+            parts.headers.append(HeaderField("content-encoding", BodyEncoding.gzip))
+        }
         // A request whose signature fields are unusable is answered with a
         // signature over what can be read of it.
         var bound = request
@@ -151,6 +157,18 @@ public final class SyncServer: Sendable {
             parts.headers.removeAll { $0.name == "signature-input" || $0.name == "signature" }
         }
         return OutgoingResponse(parts: parts, body: body)
+    }
+
+    /// The body of an authenticated request, inflated if it travelled
+    /// compressed (its digest was checked over the bytes as received).
+    func decodedBody(_ request: IncomingRequest) throws -> [UInt8] {
+        do {
+            return try BodyEncoding.decode(
+                request.body, encodings: request.parts.values("content-encoding"),
+                maximumBytes: configuration.maximumBodyBytes * 4)
+        } catch let e as BodyEncoding.Failure {
+            throw Problem(.unsupportedMediaType, e.description)
+        }
     }
 
     func respond(_ problem: Problem, to request: RequestParts) -> OutgoingResponse {

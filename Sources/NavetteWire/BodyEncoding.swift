@@ -1,0 +1,59 @@
+import CompressNIO
+import NIOCore
+
+/// How bodies travel: gzip (`Content-Encoding: gzip`) when it saves bytes.
+///
+/// The `Content-Digest` covers the bytes exactly as sent — compressed — and
+/// the signature covers `content-encoding`, so nothing may re-encode a body
+/// in transit. The receiver checks the digest first, then inflates with a
+/// size limit (no decompression bomb), then parses.
+public enum BodyEncoding {
+    /// The token of the only encoding used.
+    public static let gzip = "gzip"
+    /// Bodies smaller than this travel uncompressed.
+    public static let threshold = 256
+
+    /// `body` compressed, or `nil` when it is too small to gain.
+    public static func compress(_ body: [UInt8]) -> [UInt8]? {
+        guard body.count >= threshold else { return nil }
+        var buffer = ByteBuffer(bytes: body)
+        guard let compressed = try? buffer.compress(with: .gzip()) else { return nil }
+        let out = Array(compressed.readableBytesView)
+        return out.count < body.count ? out : nil
+    }
+
+    /// Why a body could not be decoded.
+    public struct Failure: Error, Hashable, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Decodes a received body by its `Content-Encoding` field lines.
+    ///
+    /// - Throws: ``Failure`` for an unknown encoding, corrupt data, or a body
+    ///   that inflates beyond `maximumBytes`.
+    public static func decode(_ body: [UInt8], encodings: [String], maximumBytes: Int) throws -> [UInt8] {
+        let tokens = encodings.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: " \t").lowercased() }
+        switch tokens {
+        case []: return body
+        case [gzip]:
+            var buffer = ByteBuffer(bytes: body)
+            do {
+                let inflated = try buffer.decompress(with: .gzip(), maxSize: maximumBytes)
+                return Array(inflated.readableBytesView)
+            } catch {
+                throw Failure(description: "the gzip body is corrupt or inflates beyond \(maximumBytes) bytes")
+            }
+        default:
+            throw Failure(description: "only Content-Encoding: gzip is accepted")
+        }
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: String) -> String {
+        var s = self
+        while let f = s.first, set.contains(f) { s.removeFirst() }
+        while let l = s.last, set.contains(l) { s.removeLast() }
+        return String(s)
+    }
+}
