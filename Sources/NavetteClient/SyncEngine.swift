@@ -21,6 +21,12 @@ public struct SyncReport: Hashable, Sendable {
     public var bytesReceived = 0
     /// The clock offset learned from the server, in milliseconds.
     public var clockOffset: Int64 = 0
+    /// Conflicts the node holds after the sync.
+    public var conflicts = 0
+    /// Steps retried after a transient failure.
+    public var retries = 0
+    /// How long the sync took.
+    public var duration: Duration = .zero
     public init() {}
 }
 
@@ -46,10 +52,17 @@ public struct SyncEngine: Sendable {
     let key: Curve25519.Signing.PrivateKey
     let transport: any SyncTransport
     let logger: Logger
-    /// Changes per push.
+    /// Changes per push, at most.
     public var pushBatchSize = 500
+    /// Bytes of changes per push (before compression), at most.
+    public var pushBatchBytes = 512 << 10
     /// Changes per pull page.
     public var pullPageSize = 500
+    /// Attempts per step, and the first backoff delay.
+    public var maximumAttempts = 5
+    public var baseDelay: Duration = .milliseconds(500)
+    /// How the engine waits between retries (tests inject an immediate one).
+    public var sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
 
     /// The peer name under which the server's checkpoint is kept.
     public static let serverPeer = "server"
@@ -127,60 +140,113 @@ public struct SyncEngine: Sendable {
         let server = try ServerURL(base)
         let keys = try pinnedKeys()
         var report = SyncReport()
+        let start = ContinuousClock.now
         do {
-            try await push(server, keys: keys, report: &report, progress: progress)
-            try await pull(server, keys: keys, report: &report, progress: progress)
+            try await drive(server, keys: keys, report: &report, progress: progress)
         } catch let e as SyncError where e.problem == ProblemType.cursorExpired.code {
             // The server's store was restored from a backup: pull everything
             // again and push again what it may have lost.
             try store.setMeta("sync.cursor", nil)
             try store.setCheckpoint(peer: Self.serverPeer, sequence: 0, force: true)
-            try await push(server, keys: keys, report: &report, progress: progress)
-            try await pull(server, keys: keys, report: &report, progress: progress)
+            try await drive(server, keys: keys, report: &report, progress: progress)
         }
         try store.setMeta("sync.lastSync", String(store.now()))
         report.clockOffset = store.clockOffset
+        report.conflicts = try store.status().conflicts
+        report.duration = ContinuousClock.now - start
         return report
     }
 
-    func push(_ server: ServerURL, keys: [String: Curve25519.Signing.PublicKey], report: inout SyncReport, progress: @Sendable (SyncProgress) -> Void) async throws {
+    /// Runs the state machine: performs its actions until it finishes.
+    func drive(
+        _ server: ServerURL, keys: [String: Curve25519.Signing.PublicKey], report: inout SyncReport,
+        progress: @Sendable (SyncProgress) -> Void
+    ) async throws {
+        var machine = SyncStateMachine(maximumAttempts: maximumAttempts, baseDelay: baseDelay)
+        var action = machine.start()
         while true {
-            let sent = try store.checkpoint(peer: Self.serverPeer)
-            let pending = try store.ownChanges(after: sent, limit: pushBatchSize)
-            guard let last = pending.last else { return }
-            var rng = SystemRandomNumberGenerator()
-            let request = PushRequest(batch: RecordKeys.random(using: &rng), changes: pending.map(\.change))
-            let (status, body, _) = try await exchange(
-                server, method: "POST", path: "/v1/sync/push", query: nil, body: request.body, keys: keys, report: &report)
-            guard status == 200, let response = try? PushResponse(body: body), response.batch == request.batch else {
-                throw SyncError(.untrustedResponse, "the server's answer to a push is malformed")
+            switch action {
+            case .push, .pull:
+                do {
+                    if action == .push {
+                        action = machine.pushed(more: try await pushOnce(server, keys: keys, report: &report, progress: progress))
+                    } else {
+                        action = machine.pulled(more: try await pullOnce(server, keys: keys, report: &report, progress: progress))
+                    }
+                } catch let e as SyncError {
+                    action = machine.failed(e, isTransient: e.isTransient)
+                }
+            case .wait(let delay):
+                report.retries += 1
+                try await sleep(delay)
+                action = machine.retryTimerFired()
+            case .finish:
+                return
+            case .fail(let error):
+                throw error
             }
-            let byID = Dictionary(uniqueKeysWithValues: pending.map { ($0.change.id, $0.change) })
-            let parked = response.refused.compactMap { r in byID[r.id].map { ($0, r.reason) } }
-            try store.park(parked)
-            report.pushed += response.accepted
-            report.refused += parked.count
-            try store.setCheckpoint(peer: Self.serverPeer, sequence: last.sequence)
-            progress(SyncProgress(phase: .push, done: report.pushed + report.refused))
         }
     }
 
-    func pull(_ server: ServerURL, keys: [String: Curve25519.Signing.PublicKey], report: inout SyncReport, progress: @Sendable (SyncProgress) -> Void) async throws {
-        while true {
-            var query = "limit=\(pullPageSize)"
-            if let cursor = try store.meta("sync.cursor") { query = "cursor=\(cursor)&" + query }
-            let (status, body, _) = try await exchange(
-                server, method: "GET", path: "/v1/sync/pull", query: query, body: nil, keys: keys, report: &report)
-            guard status == 200, let page = try? PullResponse(body: body) else {
-                throw SyncError(.untrustedResponse, "the server's answer to a pull is malformed")
+    /// Pushes one batch of pending changes (bounded in count and bytes).
+    ///
+    /// - Returns: whether more are pending.
+    func pushOnce(
+        _ server: ServerURL, keys: [String: Curve25519.Signing.PublicKey], report: inout SyncReport,
+        progress: @Sendable (SyncProgress) -> Void
+    ) async throws -> Bool {
+        let sent = try store.checkpoint(peer: Self.serverPeer)
+        var pending = try store.ownChanges(after: sent, limit: pushBatchSize + 1)
+        guard !pending.isEmpty else { return false }
+        var more = pending.count > pushBatchSize
+        pending = Array(pending.prefix(pushBatchSize))
+        var bytes = 0
+        for (i, p) in pending.enumerated() {
+            bytes += p.change.encoded.utf8.count
+            if bytes > pushBatchBytes, i > 0 {
+                pending = Array(pending.prefix(i))
+                more = true
+                break
             }
-            let summary = try store.apply(page.changes)
-            try store.setMeta("sync.cursor", page.cursor)
-            report.pulled += page.changes.count
-            report.applied += summary.applied
-            progress(SyncProgress(phase: .pull, done: report.pulled))
-            if !page.more { return }
         }
+        let last = pending.last!
+        var rng = SystemRandomNumberGenerator()
+        let request = PushRequest(batch: RecordKeys.random(using: &rng), changes: pending.map(\.change))
+        let (status, body, _) = try await exchange(
+            server, method: "POST", path: "/v1/sync/push", query: nil, body: request.body, keys: keys, report: &report)
+        guard status == 200, let response = try? PushResponse(body: body), response.batch == request.batch else {
+            throw SyncError(.untrustedResponse, "the server's answer to a push is malformed")
+        }
+        let byID = Dictionary(uniqueKeysWithValues: pending.map { ($0.change.id, $0.change) })
+        let parked = response.refused.compactMap { r in byID[r.id].map { ($0, r.reason) } }
+        try store.park(parked)
+        report.pushed += response.accepted
+        report.refused += parked.count
+        try store.setCheckpoint(peer: Self.serverPeer, sequence: last.sequence)
+        progress(SyncProgress(phase: .push, done: report.pushed + report.refused))
+        return more
+    }
+
+    /// Pulls and applies one page.
+    ///
+    /// - Returns: whether more pages wait.
+    func pullOnce(
+        _ server: ServerURL, keys: [String: Curve25519.Signing.PublicKey], report: inout SyncReport,
+        progress: @Sendable (SyncProgress) -> Void
+    ) async throws -> Bool {
+        var query = "limit=\(pullPageSize)"
+        if let cursor = try store.meta("sync.cursor") { query = "cursor=\(cursor)&" + query }
+        let (status, body, _) = try await exchange(
+            server, method: "GET", path: "/v1/sync/pull", query: query, body: nil, keys: keys, report: &report)
+        guard status == 200, let page = try? PullResponse(body: body) else {
+            throw SyncError(.untrustedResponse, "the server's answer to a pull is malformed")
+        }
+        let summary = try store.apply(page.changes)
+        try store.setMeta("sync.cursor", page.cursor)
+        report.pulled += page.changes.count
+        report.applied += summary.applied
+        progress(SyncProgress(phase: .pull, done: report.pulled))
+        return page.more
     }
 
     // MARK: - One signed exchange
@@ -230,7 +296,7 @@ public struct SyncEngine: Sendable {
             if let created { try learnOffset(serverCreated: created, receivedAt: receivedAt) }
             if reply.status < 400 { return (reply.status, plain, response) }
             guard let problem = Problem(body: plain) else {
-                throw SyncError(.refused, "the server answered \(reply.status)")
+                throw SyncError(reply.status >= 500 ? .transport : .refused, "the server answered \(reply.status)")
             }
             switch problem.type {
             case .clockSkew where attempt == 0:
@@ -245,7 +311,8 @@ public struct SyncEngine: Sendable {
                 throw SyncError(.revoked, "this laptop was revoked by an administrator; its data was removed from it")
             default:
                 throw SyncError(
-                    .refused, "\(problem.type.code): \(problem.detail ?? problem.type.title)", problem: problem.type.code)
+                    problem.status >= 500 || problem.type == .rateLimited ? .transport : .refused,
+                    "\(problem.type.code): \(problem.detail ?? problem.type.title)", problem: problem.type.code)
             }
         }
         throw SyncError(.clock, "the server still finds this laptop's clock wrong; check the date and time settings")

@@ -38,4 +38,7 @@ public struct SyncError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { message }
+
+    /// Whether retrying later may succeed: the network, or a server error.
+    public var isTransient: Bool { code == .transport }
 }

@@ -34,7 +34,11 @@ extension Navette {
                     if !quiet, p.done > 0, p.done % 500 == 0 { printFlushed("  \(p.phase.rawValue): \(p.done) changes") }
                 }
             }
-            print("Synced: sent \(report.pushed) changes, received \(report.pulled) (\(report.applied) new here)")
+            let seconds = Double(report.duration.components.attoseconds) / 1e18 + Double(report.duration.components.seconds)
+            print(
+                "Synced: sent \(report.pushed) changes, received \(report.pulled) (\(report.applied) new here), "
+                    + "refused \(report.refused), conflicts \(report.conflicts); \(report.bytesSent) bytes up, "
+                    + "\(report.bytesReceived) down, \(String(format: "%.1f", seconds)) s")
             if report.refused > 0 {
                 print("warning: the server refused \(report.refused) changes; 'navette status' lists them and what to do")
             }

@@ -52,7 +52,7 @@ struct ServerCommandTests {
         }
         let id = try run("seeker", "add", "--dir", nodes[0], "--first-name", "Inès", "--last-name", "Moreau").lastLine
         let pushed = try run("sync", "--dir", nodes[0])
-        #expect(pushed.status == 0 && pushed.stdout.contains("sent 5 changes"), "\(pushed.stdout)\(pushed.stderr)")
+        #expect(pushed.status == 0 && pushed.stdout.contains("sent 5 changes") && pushed.stdout.contains("bytes up"), "\(pushed.stdout)\(pushed.stderr)")
         let pulled = try run("sync", "--dir", nodes[1])
         #expect(pulled.stdout.contains("received 5"), "\(pulled.stdout)")
         #expect(try run("seeker", "show", "--dir", nodes[1], id).stdout.contains("Moreau"))
