@@ -20,6 +20,7 @@ let httpTypes: Target.Dependency = .product(name: "HTTPTypes", package: "swift-h
 let compressNIO: Target.Dependency = .product(name: "CompressNIO", package: "compress-nio")
 let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
 let nioHTTP1: Target.Dependency = .product(name: "NIOHTTP1", package: "swift-nio")
+let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio")
 let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl")
 let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 
@@ -66,7 +67,7 @@ let package = Package(
                 "NavetteCore", "NavetteStore", "NavetteWire", crypto, asyncHTTPClient, logging, nioCore, nioHTTP1, nioSSL,
             ]
         ),
-        .target(name: "NavetteTesting", dependencies: ["NavetteCore", "NavetteStore"]),
+        .target(name: "NavetteTesting", dependencies: ["NavetteCore", "NavetteStore", nioCore, nioPosix]),
 
         // MARK: - Executables
         .executableTarget(

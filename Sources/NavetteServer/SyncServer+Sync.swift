@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Logging
+import Synchronization
 import NavetteCore
 import NavetteStore
 import NavetteWire
@@ -19,6 +20,7 @@ extension SyncServer {
         } catch let e as MessageError {
             throw Problem(e.message.contains("schema version") ? .upgradeRequired : .malformedRequest, e.message)
         }
+        received.withLock { $0 += push.changes.count }
         if let previous = try registry.batchResponse(node: node.id, batch: push.batch) {
             return respond(200, previous, to: request.parts)
         }

@@ -29,6 +29,11 @@ public final class SyncServer: Sendable {
     let logger: Logger
     let authority: Mutex<String>
     let rate: Mutex<[NodeID: (minute: UInt64, count: Int)]> = Mutex([:])
+    let received = Mutex(0)
+
+    /// Changes received in pushes since start, duplicates included: what the
+    /// nodes sent, for tests and metrics.
+    public var changesReceived: Int { received.withLock { $0 } }
 
     /// The server's signing key id.
     public var keyID: String { signer.keyID }
@@ -75,7 +80,8 @@ public final class SyncServer: Sendable {
     /// The authority requests must be signed for.
     public var expectedAuthority: String { authority.withLock { $0 } }
 
-    /// Sets the authority once the listening port is known (port 0).
+    /// Sets the authority once the listening port is known (port 0), or
+    /// to a proxy's in front of it; a configured public authority wins.
     public func setAuthority(_ value: String) {
         guard configuration.publicAuthority == nil else { return }
         authority.withLock { $0 = value.lowercased() }

@@ -91,7 +91,7 @@ struct Laptop {
     let dir: TemporaryDirectory
     let store: RecordStore
     let key: Curve25519.Signing.PrivateKey
-    let engine: SyncEngine
+    var engine: SyncEngine
     let clock: ManualClock
 
     init(_ n: UInt64, clock: ManualClock, logs: CapturedLogs, transport: (any SyncTransport)? = nil) throws {

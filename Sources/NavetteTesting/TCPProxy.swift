@@ -1,0 +1,192 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// A TCP proxy on 127.0.0.1 between a node and a server, that can cut
+/// connections after a number of bytes: the one network proxy of the test
+/// suite, which link shaping and fault injection extend.
+///
+/// ```swift
+/// let proxy = try await TCPProxy.start(upstreamPort: serverPort)
+/// proxy.cutAfter(bytes: 2_000, direction: .toClient)   // the next connections break mid-answer
+/// // point the node at http://127.0.0.1:\(proxy.port)
+/// ```
+public final class TCPProxy: Sendable {
+    /// Which way the bytes counted for a cut flow.
+    public enum Direction: Sendable, Hashable {
+        /// From the node to the server (requests).
+        case toServer
+        /// From the server to the node (answers).
+        case toClient
+    }
+
+    struct Fault: Sendable {
+        var id: Int
+        var bytes: Int
+        var direction: Direction
+        /// How many more connections the fault may claim (`nil`: all).
+        var remaining: Int?
+    }
+
+    /// The port the proxy listens on.
+    public let port: Int
+    let channel: any Channel
+    let fault = Mutex<Fault?>(nil)
+    let counters = Mutex<(connections: Int, cut: Int, toServer: Int, toClient: Int)>((0, 0, 0, 0))
+
+    private init(channel: any Channel, port: Int) {
+        self.channel = channel
+        self.port = port
+    }
+
+    /// Starts a proxy to `upstreamHost:upstreamPort`.
+    public static func start(upstreamHost: String = "127.0.0.1", upstreamPort: Int) async throws -> TCPProxy {
+        let box = ProxyBox()
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { inbound in
+                guard let proxy = box.proxy else { return inbound.close() }
+                return proxy.connect(inbound, host: upstreamHost, port: upstreamPort)
+            }
+        let channel = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
+        let proxy = TCPProxy(channel: channel, port: channel.localAddress?.port ?? 0)
+        box.proxy = proxy
+        return proxy
+    }
+
+    /// Cuts connections — open ones included, up to `connections` of them
+    /// (all, if `nil`) — once `bytes` more have flowed in `direction`.
+    public func cutAfter(bytes: Int, direction: Direction, connections: Int? = nil) {
+        fault.withLock { f in
+            f = Fault(id: (f?.id ?? counters.withLock { $0.connections + $0.cut + 1_000_000 }) + 1, bytes: bytes, direction: direction, remaining: connections)
+        }
+    }
+
+    /// The fault a connection that has not seen fault `seen` should now
+    /// carry, claiming one of its connections.
+    func claimFault(after seen: Int?) -> Fault? {
+        fault.withLock { f in
+            guard var current = f, current.id != seen else { return nil }
+            if let r = current.remaining {
+                current.remaining = r - 1
+                f = r - 1 > 0 ? current : nil
+            }
+            return current
+        }
+    }
+
+    /// Stops cutting connections.
+    public func heal() { fault.withLock { $0 = nil } }
+
+    /// Connections accepted, and how many were cut.
+    public var connections: Int { counters.withLock { $0.connections } }
+    public var cutConnections: Int { counters.withLock { $0.cut } }
+    /// Bytes forwarded each way.
+    public var bytesToServer: Int { counters.withLock { $0.toServer } }
+    public var bytesToClient: Int { counters.withLock { $0.toClient } }
+
+    /// Stops listening.
+    public func stop() async throws { try await channel.close() }
+
+    func connect(_ inbound: any Channel, host: String, port: Int) -> EventLoopFuture<Void> {
+        counters.withLock { $0.connections += 1 }
+        return ClientBootstrap(group: inbound.eventLoop)
+            .connect(host: host, port: port)
+            .flatMap { outbound in
+                let link = Link(proxy: self)
+                let toServer = Pipe(link: link, direction: .toServer)
+                let toClient = Pipe(link: link, direction: .toClient)
+                toServer.partner = outbound
+                toClient.partner = inbound
+                link.channels = [inbound, outbound]
+                return inbound.pipeline.addHandler(toServer).flatMap {
+                    outbound.pipeline.addHandler(toClient)
+                }
+            }
+            .flatMapError { error in inbound.close().flatMapThrowing { throw error } }
+    }
+}
+
+/// Lets the child initializer reach the proxy once it exists.
+final class ProxyBox: @unchecked Sendable {
+    // @unchecked because it is written once, before the first connection is accepted.
+    var proxy: TCPProxy?
+}
+
+/// One proxied connection: both channels and the byte counts of the cut.
+final class Link: @unchecked Sendable {
+    // @unchecked because its state is only touched on the inbound channel's event loop
+    // (the outbound channel is bootstrapped on the same loop).
+    let proxy: TCPProxy
+    var fault: TCPProxy.Fault?
+    var channels: [any Channel] = []
+    /// Bytes flowed each way since the link took on its fault.
+    var flowed: [TCPProxy.Direction: Int] = [:]
+    var cut = false
+
+    init(proxy: TCPProxy) {
+        self.proxy = proxy
+    }
+
+    /// How many of `count` bytes may pass before the cut, if any.
+    func allow(_ count: Int, _ direction: TCPProxy.Direction) -> Int {
+        guard !cut else { return 0 }
+        if let newer = proxy.claimFault(after: fault?.id) {
+            fault = newer
+            flowed = [:]
+        }
+        proxy.counters.withLock {
+            if direction == .toServer { $0.toServer += count } else { $0.toClient += count }
+        }
+        let before = flowed[direction, default: 0]
+        flowed[direction] = before + count
+        guard let fault, fault.direction == direction, before + count > fault.bytes else { return count }
+        cut = true
+        proxy.counters.withLock { $0.cut += 1 }
+        return max(0, fault.bytes - before)
+    }
+
+    func close() {
+        for c in channels { c.close(promise: nil) }
+    }
+}
+
+/// Forwards what one side reads to the other side.
+final class Pipe: ChannelDuplexHandler, @unchecked Sendable {
+    // @unchecked because a handler lives on its channel's event loop.
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let link: Link
+    let direction: TCPProxy.Direction
+    var partner: (any Channel)?
+
+    init(link: Link, direction: TCPProxy.Direction) {
+        self.link = link
+        self.direction = direction
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        let allowed = link.allow(buffer.readableBytes, direction)
+        guard let partner else { return }
+        if allowed < buffer.readableBytes {
+            if allowed > 0, let slice = buffer.readSlice(length: allowed) {
+                partner.writeAndFlush(slice).whenComplete { _ in self.link.close() }
+            } else {
+                link.close()
+            }
+            return
+        }
+        partner.writeAndFlush(buffer, promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        link.close()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        link.close()
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import NavetteClient
+import NavetteCore
+import NavetteServer
+import NavetteStore
+import NavetteTesting
+import Testing
+
+/// Connections cut in the middle of pushes and pulls by the TCP proxy: the
+/// next attempt goes on from the last acknowledged batch or page, never
+/// from zero, and the stores converge.
+@Suite(.serialized)
+struct InterruptedSyncTests {
+    static func seekers(_ store: RecordStore, count: Int) throws {
+        for i in 0..<count {
+            _ = try store.createRecord("seeker", [
+                .set("identity.lastName", .string("Nom\(i)")), .set("agency", "069-lyon-3"),
+                .set("notes", .string(String(repeating: "suivi \(i) ", count: 20))),
+            ] + (0..<15).map { k in .put("skills", key: "ROME:347:\(100_000 + k)", ["level": 2, "source": "SELF"]) })
+        }
+    }
+
+    @Test(arguments: [TCPProxy.Direction.toClient, .toServer])
+    func cutConnectionsResumeWithoutStartingOver(_ direction: TCPProxy.Direction) async throws {
+        try await withServer { s in
+            let port = Int(s.url.split(separator: ":").last!)!
+            let proxy = try await TCPProxy.start(upstreamPort: port)
+            defer { Task { try? await proxy.stop() } }
+            s.server.setAuthority("127.0.0.1:\(proxy.port)")
+            let url = "http://127.0.0.1:\(proxy.port)"
+            var a = try Laptop(1, clock: s.clock, logs: s.logs)
+            var b = try Laptop(2, clock: s.clock, logs: s.logs)
+            defer { a.dir.remove(); b.dir.remove() }
+            for laptop in [a, b] { try await laptop.engine.enrol(server: url, code: try s.code()) }
+            for var e in [a.engine, b.engine] {
+                e.pushBatchSize = 100
+                e.pullPageSize = 100
+                e.sleep = { _ in }
+                if e.store === a.store { a.engine = e } else { b.engine = e }
+            }
+            try Self.seekers(a.store, count: 60)
+            let total = try a.store.status().changes
+            #expect(total == 60 * 18)
+
+            // Break the first connections a few kilobytes in.
+            proxy.cutAfter(bytes: 6_000, direction: direction, connections: 2)
+            let pushed = try await a.engine.sync()
+            #expect(pushed.pushed >= total)
+            #expect(pushed.retries >= 1, "the cut must have been hit")
+            #expect(proxy.cutConnections >= 1)
+            #expect(s.server.changesReceived <= total + 100, "at most the interrupted batch is sent again, never from zero")
+
+            // Pull requests are small: cut the request side sooner.
+            proxy.cutAfter(bytes: direction == .toServer ? 2_000 : 6_000, direction: direction, connections: 2)
+            let pulled = try await b.engine.sync()
+            #expect(pulled.retries >= 1)
+            #expect(pulled.pulled <= total + 100, "at most the interrupted page is pulled again")
+            let exports = [try a.store.exportCanonical(), try b.store.exportCanonical(), try s.server.store.exportCanonical()]
+            #expect(Set(exports).count == 1)
+        }
+    }
+
+    @Test func aSyncThatKeepsFailingGivesUpWithAClearError() async throws {
+        try await withServer { s in
+            let port = Int(s.url.split(separator: ":").last!)!
+            let proxy = try await TCPProxy.start(upstreamPort: port)
+            defer { Task { try? await proxy.stop() } }
+            s.server.setAuthority("127.0.0.1:\(proxy.port)")
+            var a = try Laptop(1, clock: s.clock, logs: s.logs)
+            defer { a.dir.remove() }
+            try await a.engine.enrol(server: "http://127.0.0.1:\(proxy.port)", code: try s.code())
+            a.engine.sleep = { _ in }
+            a.engine.maximumAttempts = 3
+            _ = try a.store.createRecord("seeker", [.set("agency", "069-lyon-3")])
+            proxy.cutAfter(bytes: 10, direction: .toServer)
+            await #expect {
+                _ = try await a.engine.sync()
+            } throws: { ($0 as? SyncError)?.code == .transport }
+            #expect(try a.store.status().pending == 1, "nothing is lost: the change waits for the next sync")
+            proxy.heal()
+            #expect(try await a.engine.sync().pushed == 1)
+        }
+    }
+}
