@@ -68,6 +68,9 @@ public struct RandomEdits {
     public var deleteRate = 0.02
     public var eraseFieldRate = 0.02
     public var eraseRecordRate = 0.005
+    /// Fields the edits never touch (a node may not move a record to another
+    /// agency, so sync tests leave `agency` alone).
+    public var excludedFields: Set<String> = []
 
     public init(schema: Schema = .navette, records: [(collection: String, id: String)], values: RandomValues = .init()) {
         self.schema = schema
@@ -86,7 +89,7 @@ public struct RandomEdits {
         if rng.chance(eraseRecordRate) { return (target.collection, target.id, .eraseRecord) }
         if rng.chance(deleteRate) { return (target.collection, target.id, .deleteRecord) }
         let spec = schema.collection(target.collection)!
-        let field = rng.pick(spec.fields)
+        let field = rng.pick(spec.fields.filter { !excludedFields.contains($0.name) })
         if rng.chance(eraseFieldRate) { return (target.collection, target.id, .eraseField(field.name)) }
         return (target.collection, target.id, edit(for: field, state: s, &rng))
     }
