@@ -27,6 +27,9 @@ public struct SyncReport: Hashable, Sendable {
     public var retries = 0
     /// How long the sync took.
     public var duration: Duration = .zero
+    /// Changes stamped again because the server found them in the future.
+    public var restamped: Int { restampedIDs.count }
+    var restampedIDs: Set<ChangeID> = []
     public init() {}
 }
 
@@ -218,11 +221,19 @@ public struct SyncEngine: Sendable {
             throw SyncError(.untrustedResponse, "the server's answer to a push is malformed")
         }
         let byID = Dictionary(uniqueKeysWithValues: pending.map { ($0.change.id, $0.change) })
-        let parked = response.refused.compactMap { r in byID[r.id].map { ($0, r.reason) } }
+        // A change refused as stamped in the future is stamped again with the
+        // corrected time (learned from this very answer) and sent again, once.
+        let future = response.refused.filter { $0.reason == "change-from-future" && !report.restampedIDs.contains($0.id) }
+        let parked = response.refused.filter { r in !future.contains(r) }.compactMap { r in byID[r.id].map { ($0, r.reason) } }
         try store.park(parked)
         report.pushed += response.accepted
         report.refused += parked.count
         try store.setCheckpoint(peer: Self.serverPeer, sequence: last.sequence)
+        if !future.isEmpty {
+            try store.restamp(future.map(\.id))
+            report.restampedIDs.formUnion(future.map(\.id))
+            more = true
+        }
         progress(SyncProgress(phase: .push, done: report.pushed + report.refused))
         return more
     }

@@ -134,3 +134,54 @@ extension RecordStore {
         try truncateWAL()
     }
 }
+
+extension RecordStore {
+    /// Stamps again, with this node's corrected time, changes it made that
+    /// no one else has seen (the server refused them as stamped too far in
+    /// the future): each keeps its id, moves to the end of the log so that it
+    /// is pushed again, and the records' states are rebuilt from their logs.
+    ///
+    /// - Returns: the changes as stamped now.
+    @discardableResult
+    public func restamp(_ ids: [ChangeID]) throws -> [Change] {
+        let wall = now()
+        let node = identity.node
+        return try queue.write { db in
+            let meta = try RecordStore.metaValues(db)
+            var last = meta["clock"].flatMap(Timestamp.init) ?? .zero
+            // The stamps being replaced were the future; the clock restarts from now.
+            if last.wallMillis > wall { last = Timestamp(wallMillis: wall, counter: 0) }
+            var clock = HybridLogicalClock(last: last, maximumDrift: configuration.maximumDrift)
+            var out: [Change] = []
+            var touched: Set<RecordRef> = []
+            for id in ids where id.origin == node {
+                guard let body = try String.fetchOne(db, sql: "SELECT body FROM change WHERE id = ?", arguments: [id.description])
+                else { continue }
+                var change = try Change(encoded: Array(body.utf8))
+                change.time = try clock.tick(wallMillis: wall)
+                if change.operation == .append, let key = change.key, key.hasSuffix(".\(change.id)") {
+                    change.key = "\(change.time).\(change.id)"
+                }
+                try db.execute(sql: "DELETE FROM change WHERE id = ?", arguments: [id.description])
+                try WriteSession(db: db, schema: configuration.schema).insert(change)
+                touched.insert(RecordRef(change.collection, change.record))
+                out.append(change)
+            }
+            var session = WriteSession(db: db, schema: configuration.schema)
+            for ref in touched {
+                var state = RecordState()
+                for row in try Row.fetchAll(
+                    db, sql: "SELECT body FROM change WHERE collection = ? AND record = ? ORDER BY seq",
+                    arguments: [ref.collection, ref.id])
+                {
+                    state.apply(try Change(encoded: Array((row["body"] as String).utf8)))
+                }
+                session.states[ref] = state
+                session.dirty.insert(ref)
+            }
+            try session.flush()
+            try RecordStore.saveClock(db, clock.last, counter: nil)
+            return out
+        }
+    }
+}

@@ -150,3 +150,26 @@ struct EndToEndTests {
         }
     }
 }
+
+extension EndToEndTests {
+    @Test func aLaptopAheadOfTimeReStampsRefusedChangesAndSendsThemAgain() async throws {
+        let serverClock = ManualClock(millis: 1_767_600_000_000)
+        try await withServer(clock: serverClock) { s in
+            let laptopClock = ManualClock(millis: serverClock.millis)
+            let a = try Laptop(1, clock: laptopClock, logs: s.logs)
+            defer { a.dir.remove() }
+            try await a.engine.enrol(server: s.url, code: try s.code())
+            // The laptop's clock jumps an hour ahead and it edits before syncing.
+            laptopClock.advance(by: 3_600_000)
+            let id = try a.store.createRecord("seeker", [.set("identity.lastName", "Avance"), .set("agency", "069-lyon-3")])
+            let report = try await a.engine.sync()
+            #expect(report.restamped == 2 && report.refused == 0 && report.pushed == 2)
+            #expect(try a.store.parkedChanges().isEmpty)
+            let stamps = try s.server.store.changes(after: 0).map(\.change.time.wallMillis)
+            #expect(stamps.allSatisfy { $0 <= serverClock.millis + 120_000 }, "the server holds only corrected stamps")
+            #expect(try a.store.exportCanonical() == s.server.store.exportCanonical())
+            #expect(try s.server.store.state("seeker", id) != nil)
+            #expect(abs(a.store.clockOffset + 3_600_000) < 2_000, "the offset was learned from the signed answers")
+        }
+    }
+}
