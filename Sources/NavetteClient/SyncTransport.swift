@@ -56,10 +56,11 @@ public struct HTTPTransport: SyncTransport {
     /// PEM certificates to trust instead of the system's, for a server with
     /// a private certificate authority.
     public var trustedCertificates: String?
-    public var timeout: TimeAmount
+    /// How long one exchange may take, connection included.
+    public var timeout: Duration
     public var maximumResponseBytes: Int
 
-    public init(trustedCertificates: String? = nil, timeout: TimeAmount = .seconds(60), maximumResponseBytes: Int = 16 << 20) {
+    public init(trustedCertificates: String? = nil, timeout: Duration = .seconds(60), maximumResponseBytes: Int = 16 << 20) {
         self.trustedCertificates = trustedCertificates
         self.timeout = timeout
         self.maximumResponseBytes = maximumResponseBytes
@@ -76,7 +77,9 @@ public struct HTTPTransport: SyncTransport {
             r.tlsConfiguration = tls
         }
         do {
-            let response = try await Self.client.execute(r, timeout: timeout)
+            let c = timeout.components
+            let nanoseconds = c.seconds * 1_000_000_000 + c.attoseconds / 1_000_000_000
+            let response = try await Self.client.execute(r, timeout: .nanoseconds(nanoseconds))
             let body = try await response.body.collect(upTo: maximumResponseBytes)
             return TransportResponse(
                 status: Int(response.status.code), headers: response.headers.map { HeaderField($0.name, $0.value) },

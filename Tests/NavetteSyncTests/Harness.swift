@@ -59,7 +59,8 @@ struct TestServer {
 
 /// Runs `body` with a server started for it, and stops the server after.
 func withServer<T: Sendable>(
-    clock: ManualClock = ManualClock(millis: 1_767_600_000_000), configure: (inout ServerConfiguration) -> Void = { _ in },
+    clock: ManualClock = ManualClock(millis: 1_767_600_000_000), tls: HTTPServer.TLSFiles? = nil,
+    configure: (inout ServerConfiguration) -> Void = { _ in },
     _ body: (TestServer) async throws -> T
 ) async throws -> T {
     let logs = CapturedLogs()
@@ -70,7 +71,7 @@ func withServer<T: Sendable>(
         identity: try SyncServer.identity(registry), configuration: .init(wallClock: clock.read))
     let server = try SyncServer(store: store, registry: registry, configuration: config, logger: logs.logger("server"))
     let (urls, continuation) = AsyncStream<String>.makeStream()
-    let app = try HTTPServer.application(server: server, tls: nil, logger: logs.logger("http")) { continuation.yield($0) }
+    let app = try HTTPServer.application(server: server, tls: tls, logger: logs.logger("http")) { continuation.yield($0) }
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await app.run() }
         var iterator = urls.makeAsyncIterator()
