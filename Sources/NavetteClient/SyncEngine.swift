@@ -112,6 +112,11 @@ public struct SyncEngine: Sendable {
         return response
     }
 
+    /// Checks a server URL: `https://`, or `http://` to this machine only.
+    ///
+    /// - Returns: the normalised base URL.
+    public static func checkServerURL(_ url: String) throws -> String { try ServerURL(url).base }
+
     /// The pinned server keys, by key id.
     func pinnedKeys() throws -> [String: Curve25519.Signing.PublicKey] {
         guard let text = try store.meta("sync.serverKeys"), let o = (try? JSONValue(parsing: text))?.objectValue else {

@@ -35,7 +35,7 @@ extension SyncServer {
         }
         try consumeNonce(signature.parameters)
         try rateLimit(nodeID)
-        try registry.touch(nodeID, at: nowMillis)
+        try registry.touch(nodeID, at: nowMillis, clockSkew: (signature.parameters.created ?? 0) * 1000 - Int64(nowMillis))
         return node
     }
 

@@ -26,6 +26,7 @@ extension SyncServer {
         }
         let (accepted, refused) = try authorise(push.changes, node: node)
         _ = try store.apply(accepted)
+        try registry.addRefused(node.id, count: refused.count)
         let body = PushResponse(batch: push.batch, accepted: accepted.count, refused: refused).body
         try registry.storeBatchResponse(node: node.id, batch: push.batch, response: body, now: nowMillis)
         logger.info(

@@ -18,6 +18,11 @@ public struct NodeRecord: Hashable, Sendable {
     public var enrolledAt: UInt64
     public var revokedAt: UInt64?
     public var lastSeen: UInt64?
+    /// How far ahead (positive) or behind the node's clock was at its last
+    /// request, in milliseconds: its signature's `created` against the server's time.
+    public var clockSkew: Int64?
+    /// How many of its changes the server refused.
+    public var refused: Int = 0
 }
 
 /// An entry of the server's audit log.
@@ -65,7 +70,7 @@ public final class ServerRegistry: Sendable {
             try db.execute(
                 sql: """
                     CREATE TABLE enrolment_code (
-                        digest TEXT PRIMARY KEY, agency TEXT NOT NULL, counsellor TEXT,
+                        digest TEXT PRIMARY KEY, agency TEXT NOT NULL, counsellor TEXT, name TEXT,
                         expires_at INTEGER NOT NULL, used_at INTEGER, used_by TEXT
                     ) WITHOUT ROWID
                     """)
@@ -74,7 +79,7 @@ public final class ServerRegistry: Sendable {
                     CREATE TABLE node (
                         id TEXT PRIMARY KEY, public_key TEXT NOT NULL, agency TEXT NOT NULL, counsellor TEXT,
                         name TEXT NOT NULL, status TEXT NOT NULL, enrolled_at INTEGER NOT NULL,
-                        revoked_at INTEGER, last_seen INTEGER
+                        revoked_at INTEGER, last_seen INTEGER, clock_skew INTEGER, refused INTEGER NOT NULL DEFAULT 0
                     ) WITHOUT ROWID
                     """)
             try db.execute(
@@ -145,16 +150,18 @@ public final class ServerRegistry: Sendable {
     ///
     /// - Returns: the code, `XXXX-XXXX-XXXX` (60 random bits); only its
     ///   digest is stored.
-    public func issueCode(agency: String, counsellor: String?, expiresAt: UInt64, actor: String, now: UInt64) throws
-        -> String
-    {
+    /// - Parameter name: a label for the laptop, shown in node lists
+    ///   instead of the name the laptop gives itself.
+    public func issueCode(
+        agency: String, counsellor: String?, name: String? = nil, expiresAt: UInt64, actor: String, now: UInt64
+    ) throws -> String {
         var rng = SystemRandomNumberGenerator()
         let chars = (0..<12).map { _ in Self.codeAlphabet[Int.random(in: 0..<32, using: &rng)] }
         let code = String(chars[0..<4]) + "-" + String(chars[4..<8]) + "-" + String(chars[8..<12])
         try queue.write { db in
             try db.execute(
-                sql: "INSERT INTO enrolment_code (digest, agency, counsellor, expires_at) VALUES (?, ?, ?, ?)",
-                arguments: [Self.digest(code), agency, counsellor, Int64(expiresAt)])
+                sql: "INSERT INTO enrolment_code (digest, agency, counsellor, name, expires_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [Self.digest(code), agency, counsellor, name, Int64(expiresAt)])
             try Self.audit(db, at: now, actor: actor, action: "issue-enrolment-code", target: "agency \(agency)")
         }
         return code
@@ -179,15 +186,16 @@ public final class ServerRegistry: Sendable {
             guard (row["used_at"] as Int64?) == nil else { throw EnrolmentRefusal.usedCode }
             guard UInt64(row["expires_at"] as Int64) > now else { throw EnrolmentRefusal.expiredCode }
             guard try Self.node(db, node) == nil else { throw EnrolmentRefusal.nodeAlreadyEnrolled }
+            let label: String = (row["name"] as String?) ?? name
             let record = NodeRecord(
-                id: node, publicKey: publicKey, agency: row["agency"], counsellor: row["counsellor"], name: name,
+                id: node, publicKey: publicKey, agency: row["agency"], counsellor: row["counsellor"], name: label,
                 status: .active, enrolledAt: now, revokedAt: nil, lastSeen: nil)
             try db.execute(
                 sql: """
                     INSERT INTO node (id, public_key, agency, counsellor, name, status, enrolled_at)
                     VALUES (?, ?, ?, ?, ?, 'active', ?)
                     """,
-                arguments: [node.description, publicKey, record.agency, record.counsellor, name, Int64(now)])
+                arguments: [node.description, publicKey, record.agency, record.counsellor, label, Int64(now)])
             try db.execute(
                 sql: "UPDATE enrolment_code SET used_at = ?, used_by = ? WHERE digest = ?",
                 arguments: [Int64(now), node.description, Self.digest(code)])
@@ -225,10 +233,20 @@ public final class ServerRegistry: Sendable {
         }
     }
 
-    /// Notes when a node was last heard from.
-    public func touch(_ id: NodeID, at: UInt64) throws {
+    /// Notes when a node was last heard from, and how far off its clock was.
+    public func touch(_ id: NodeID, at: UInt64, clockSkew: Int64) throws {
         try queue.write { db in
-            try db.execute(sql: "UPDATE node SET last_seen = ? WHERE id = ?", arguments: [Int64(at), id.description])
+            try db.execute(
+                sql: "UPDATE node SET last_seen = ?, clock_skew = ? WHERE id = ?",
+                arguments: [Int64(at), clockSkew, id.description])
+        }
+    }
+
+    /// Counts changes refused to a node.
+    public func addRefused(_ id: NodeID, count: Int) throws {
+        guard count > 0 else { return }
+        try queue.write { db in
+            try db.execute(sql: "UPDATE node SET refused = refused + ? WHERE id = ?", arguments: [count, id.description])
         }
     }
 
@@ -242,7 +260,7 @@ public final class ServerRegistry: Sendable {
             counsellor: row["counsellor"], name: row["name"],
             status: NodeRecord.Status(rawValue: row["status"]) ?? .revoked,
             enrolledAt: UInt64(row["enrolled_at"] as Int64), revokedAt: (row["revoked_at"] as Int64?).map(UInt64.init),
-            lastSeen: (row["last_seen"] as Int64?).map(UInt64.init))
+            lastSeen: (row["last_seen"] as Int64?).map(UInt64.init), clockSkew: row["clock_skew"], refused: row["refused"])
     }
 
     // MARK: - Replay cache

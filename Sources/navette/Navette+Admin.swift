@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import NavetteCore
 import NavetteServer
 import NavetteStore
@@ -43,6 +44,8 @@ extension Navette.Admin {
         @OptionGroup var server: ServerDataOptions
         @Option(help: "The agency the laptop works for.") var agency: String
         @Option(help: "The counsellor who uses it.") var counsellor: String?
+        @Option(help: "A label for the laptop, shown in 'admin nodes' (default: the name it gives itself).")
+        var name: String?
         @Option(name: .customLong("valid-for"), help: "How long the code is valid: 15m, 2h, 1d (at most 7d).")
         var validFor = "1h"
 
@@ -57,10 +60,15 @@ extension Navette.Admin {
         }
 
         func run() throws {
-            let registry = try server.registry()
-            let now = RecordStore.systemMillis()
-            let code = try registry.issueCode(
-                agency: agency, counsellor: counsellor, expiresAt: now + parseDuration(validFor)!, actor: "admin", now: now)
+            var logger = Logger(label: "navette.admin")
+            logger.logLevel = .warning
+            let sync = try refusing {
+                try SyncServer(
+                    directory: server.data, configuration: ServerConfiguration(wallClock: RecordStore.systemMillis),
+                    logger: logger)
+            }
+            let code = try sync.issueEnrolmentCode(
+                agency: agency, counsellor: counsellor, name: name, validFor: parseDuration(validFor)!, actor: "admin")
             print("Enrolment code for agency \(agency)\(counsellor.map { ", counsellor \($0)" } ?? ""), valid for \(validFor):")
             print(code)
         }
@@ -91,22 +99,48 @@ extension Navette.Admin {
     }
 
     struct Nodes: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List enrolled laptops and when each last synced.")
+        static let configuration = CommandConfiguration(
+            abstract: "List enrolled laptops: status, last sync, clock offset seen, changes refused.")
         @OptionGroup var server: ServerDataOptions
+        @Flag(help: "Print JSON lines.") var json = false
+
         func run() throws {
             let nodes = try server.registry().nodes()
+            if json {
+                for n in nodes {
+                    var o: [String: JSONValue] = [
+                        "id": .string(n.id.description), "name": .string(n.name), "agency": .string(n.agency),
+                        "status": .string(n.status.rawValue), "refused": .int(Int64(n.refused)),
+                        "enrolledAt": .int(Int64(n.enrolledAt)),
+                    ]
+                    if let c = n.counsellor { o["counsellor"] = .string(c) }
+                    if let l = n.lastSeen { o["lastSync"] = .int(Int64(l)) }
+                    if let k = n.clockSkew { o["clockOffsetMillis"] = .int(k) }
+                    print(JSONValue.object(o).canonicalString)
+                }
+                return
+            }
             if nodes.isEmpty {
                 print("(no node enrolled; 'navette admin enrol' issues a code)")
                 return
             }
             Output.table(
-                ["node", "agency", "counsellor", "status", "last sync", "name"],
+                ["node", "agency", "counsellor", "status", "last sync", "clock", "refused", "name"],
                 nodes.map { n in
                     [
                         n.id.description, n.agency, n.counsellor ?? "-", n.status.rawValue,
-                        n.lastSeen.map { Output.time(Timestamp(wallMillis: $0, counter: 0)) } ?? "never", n.name,
+                        n.lastSeen.map { Output.time(Timestamp(wallMillis: $0, counter: 0)) } ?? "never",
+                        n.clockSkew.map(Self.skew) ?? "-", String(n.refused), n.name,
                     ]
                 })
+        }
+
+        /// A clock offset for people: "ok" within a minute, else how far and which way.
+        static func skew(_ ms: Int64) -> String {
+            let s = abs(ms) / 1000
+            if s < 60 { return "ok" }
+            let text = s >= 86_400 ? "\(s / 86_400)d" : s >= 3_600 ? "\(s / 3_600)h" : "\(s / 60)m"
+            return "\(ms > 0 ? "+" : "-")\(text)"
         }
     }
 

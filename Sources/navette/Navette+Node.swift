@@ -13,27 +13,40 @@ extension Navette {
 }
 
 extension Navette.Node {
-    struct Init: ParsableCommand {
+    struct Init: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a standalone node: its store and its id, minted here.",
-            discussion: "Prints the new node id on its last line.")
+            abstract: "Create this laptop's node: its store, its id and its key, minted here.",
+            discussion: """
+                With --server and --code it enrols at once, taking its agency and counsellor from the code;
+                otherwise give --agency for a standalone node. Prints the new node id on its last line.
+                """)
 
         @OptionGroup var node: NodeOptions
 
         @Option(help: "A name for people, such as 'Reception desk laptop'.")
         var name: String
 
-        @Option(help: "The agency code the node works for, such as 069-lyon-3.")
-        var agency: String
+        @Option(help: "The agency code the node works for, such as 069-lyon-3 (standalone nodes).")
+        var agency: String?
 
         @Option(help: "The id of the counsellor who uses the node.")
         var counsellor: String?
+
+        @Option(help: "The sync server's URL, to enrol at once.") var server: String?
+        @Option(help: "The one-time enrolment code an administrator gave you.") var code: String?
+        @Option(name: .customLong("ca-file"), help: "PEM certificates to trust for the server.") var caFile: String?
 
         func validate() throws {
             guard !name.trimmingCharacters(in: .whitespaces).isEmpty, name.count <= 100 else {
                 throw ArgumentParser.ValidationError("'--name' must have 1 to 100 characters.")
             }
-            guard RecordKeys.isValidID(agency) else {
+            guard (server == nil) == (code == nil) else {
+                throw ArgumentParser.ValidationError("give both '--server' and '--code' to enrol, or neither.")
+            }
+            guard server != nil || agency != nil else {
+                throw ArgumentParser.ValidationError("give '--agency' for a standalone node, or '--server' and '--code' to enrol.")
+            }
+            if let agency, !RecordKeys.isValidID(agency) {
                 throw ArgumentParser.ValidationError("'--agency' must be an agency code (letters, digits, '-', '_'), not '\(agency)'.")
             }
             if let counsellor, !RecordKeys.isValidID(counsellor) {
@@ -41,13 +54,27 @@ extension Navette.Node {
             }
         }
 
-        func run() throws {
+        func run() async throws {
+            if let server {
+                // Check the URL before anything is created.
+                _ = try refusing { try SyncEngine.checkServerURL(server) }
+            }
             var rng = SystemRandomNumberGenerator()
             let identity = NodeIdentity(
-                node: NodeID.random(using: &rng), name: name, agency: agency, counsellor: counsellor)
+                node: NodeID.random(using: &rng), name: name, agency: agency ?? "unenrolled", counsellor: counsellor)
             let store = try refusing { try RecordStore.create(directory: node.directory, identity: identity) }
-            try refusing { _ = try NodeKey.create(directory: node.directory) }
-            print("Created node '\(name)' for agency \(agency) in \(node.directory)")
+            let key = try refusing { try NodeKey.create(directory: node.directory) }
+            if let server, let code {
+                let engine = SyncEngine(store: store, key: key, transport: HTTPTransport(trustedCertificates: caFile), logger: quietLogger())
+                do {
+                    let r = try await engine.enrol(server: server, code: code)
+                    print("Created node '\(name)' in \(node.directory), enrolled with \(server) for agency \(r.agency)")
+                } catch let e as SyncError {
+                    throw CLIError("\(e.message); the node was created in \(node.directory): enrol it with 'navette node enrol'")
+                }
+            } else {
+                print("Created node '\(name)' for agency \(agency!) in \(node.directory)")
+            }
             print(store.identity.node)
         }
     }

@@ -40,27 +40,43 @@ struct ServerCommandTests {
         var nodes: [String] = []
         for (name, counsellor) in [("a", "c1"), ("b", "c2")] {
             let node = dir.appending(name)
-            #expect(try run("node", "init", "--dir", node, "--name", "laptop \(name)", "--agency", "069-lyon-3").status == 0)
             let code = try run("admin", "enrol", "--data", data, "--agency", "069-lyon-3", "--counsellor", counsellor).lastLine
             #expect(code.count == 14)
-            let enrolled = try run("node", "enrol", "--dir", node, "--server", url, "--code", code)
-            #expect(enrolled.status == 0, "\(enrolled.stderr)")
+            if name == "a" {
+                #expect(try run("node", "init", "--dir", node, "--name", "laptop a", "--agency", "069-lyon-3").status == 0)
+                let enrolled = try run("node", "enrol", "--dir", node, "--server", url, "--code", code)
+                #expect(enrolled.status == 0, "\(enrolled.stderr)")
+                // The code is one-time.
+                let again = try run("node", "enrol", "--dir", node, "--server", url, "--code", code)
+                #expect(again.status != 0 && again.stderr.contains("enrolment-refused"))
+            } else {
+                // Or create and enrol in one step.
+                let created = try run("node", "init", "--dir", node, "--name", "laptop b", "--server", url, "--code", code)
+                #expect(created.status == 0 && created.stdout.contains("enrolled with"), "\(created.stderr)")
+            }
             nodes.append(node)
-            // The code is one-time.
-            let again = try run("node", "enrol", "--dir", node, "--server", url, "--code", code)
-            #expect(again.status != 0 && again.stderr.contains("enrolment-refused"))
         }
+        let insecure = try run("node", "init", "--dir", dir.appending("c"), "--name", "c", "--server", "http://sync.example.org", "--code", "X")
+        #expect(insecure.status != 0 && insecure.stderr.contains("https://"))
+        #expect(!FileManager.default.fileExists(atPath: dir.appending("c")), "a refused command creates nothing")
         let id = try run("seeker", "add", "--dir", nodes[0], "--first-name", "Inès", "--last-name", "Moreau").lastLine
         let pushed = try run("sync", "--dir", nodes[0])
         #expect(pushed.status == 0 && pushed.stdout.contains("sent 5 changes") && pushed.stdout.contains("bytes up"), "\(pushed.stdout)\(pushed.stderr)")
         let pulled = try run("sync", "--dir", nodes[1])
-        #expect(pulled.stdout.contains("received 5"), "\(pulled.stdout)")
+        #expect(pulled.status == 0 && pulled.stdout.contains("Synced"), "\(pulled.stdout)")
         #expect(try run("seeker", "show", "--dir", nodes[1], id).stdout.contains("Moreau"))
         let status = try run("status", "--dir", nodes[1])
         #expect(status.stdout.contains("server      \(url)") && status.stdout.contains("counsellor  c2"))
 
         let listed = try run("admin", "nodes", "--data", data)
         #expect(listed.stdout.split(separator: "\n").count == 3)
+        let json = try run("admin", "nodes", "--data", data, "--json").stdout.split(separator: "\n")
+        #expect(json.count == 2)
+        let first = try JSONValue(parsing: String(json[0]))
+        #expect(first["agency"] == "069-lyon-3" && first["clockOffsetMillis"] != nil && first["refused"] == 0)
+        // The agency and counsellor records the codes created reached the laptops.
+        let export = try run("export", "--dir", nodes[1]).stdout
+        #expect(export.contains(#""collection":"agency""#) && export.contains(#""collection":"counsellor""#))
         let nodeID = try RecordStore.open(directory: nodes[1]).identity.node.description
         let unconfirmed = try run("admin", "revoke", "--data", data, nodeID)
         #expect(unconfirmed.status != 0 && unconfirmed.stderr.contains("add --yes"))
