@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import Foundation
 import Logging
 import NavetteClient
@@ -50,7 +51,7 @@ extension Navette {
                 }
             }
             if let keep {
-                print("\nThe server's data is in \(keep)/server and the laptops in \(keep)/camille and \(keep)/karim; try:")
+                print("\nThe server's data is in \(keep)/server and the laptops in \(keep)/camille, karim and sophie; try:")
                 print("  navette status --dir \(keep)/karim")
                 print("  navette admin nodes --data \(keep)/server")
             }
@@ -64,6 +65,7 @@ struct DemoStory {
     let url: String
     let camille: (store: RecordStore, engine: SyncEngine)
     let karim: (store: RecordStore, engine: SyncEngine)
+    let sophie: (store: RecordStore, engine: SyncEngine)
 
     init(base: String, server: SyncServer, url: String, logger: Logger) throws {
         self.server = server
@@ -79,6 +81,7 @@ struct DemoStory {
         do {
             camille = try laptop("camille", "Camille's laptop")
             karim = try laptop("karim", "Karim's laptop")
+            sophie = try laptop("sophie", "Sophie's laptop")
         } catch let e as StoreError {
             throw CLIError(e.message)
         }
@@ -93,14 +96,18 @@ struct DemoStory {
 
     func run() async throws {
         let seekers = Schema.navette.collection("seeker")!
-        let now = RecordStore.systemMillis()
-        step("0. An administrator runs the server (\(url)) and enrols two laptops")
-        for (who, laptop, counsellor) in [("Camille", camille, "c1"), ("Karim", karim, "c2")] {
-            let code = try server.registry.issueCode(
-                agency: "069-lyon-3", counsellor: counsellor, expiresAt: now + 900_000, actor: "admin", now: now)
+        step("0. An administrator runs the server (\(url)) and enrols three laptops in two agencies")
+        for (who, laptop, agency, counsellor) in [
+            ("Camille", camille, "069-lyon-3", "c1"), ("Karim", karim, "069-lyon-3", "c2"), ("Sophie", sophie, "075-paris-1", "c3"),
+        ] {
+            let code = try server.issueEnrolmentCode(agency: agency, counsellor: counsellor, name: nil, validFor: 900_000, actor: "admin")
             try await refusing { _ = try await laptop.engine.enrol(server: url, code: code) }
-            print("\(who)'s laptop enrolled with code \(code): node \(laptop.store.identity.node), agency 069-lyon-3, counsellor \(counsellor)")
+            print("\(who)'s laptop enrolled with code \(code): node \(laptop.store.identity.node), agency \(agency), counsellor \(counsellor)")
         }
+        let paris = try sophie.store.createRecord(
+            "seeker", [.set("identity.firstName", "Hugo"), .set("identity.lastName", "Lambert"), .set("agency", "075-paris-1")])
+        print("Sophie, in Paris, opens a file for Hugo Lambert (\(paris)) and syncs")
+        try await sync("Sophie", sophie)
 
         step("1. Camille (referent) opens a file for Inès Moreau, and syncs")
         let id = try camille.store.createRecord(
@@ -164,10 +171,26 @@ struct DemoStory {
         if case .register(let c?, let others) = try camille.store.state("seeker", id)!.view(of: seekers.field("contact.phone")!) {
             print("contact.phone = \(Output.text(c.value)), \(others.count) conflicts left")
         }
-        let exports = [try camille.store.exportCanonical(), try karim.store.exportCanonical(), try server.store.exportCanonical()]
-        let same = Set(exports).count == 1
-        print("canonical exports of Camille, Karim and the server: \(same ? "identical" : "DIFFERENT") (\(exports[0].utf8.count) bytes)")
-        print(same ? "the laptops and the server have converged" : "the laptops did not converge")
-        if !same { throw CLIError("the demo's laptops did not converge: this is a bug, please report it") }
+        try await sync("Sophie", sophie)
+
+        step("8. Every laptop's canonical export, and the server's view of each agency (SHA-256, computed now)")
+        func digest(_ text: String) -> String {
+            SHA256.hash(data: Array(text.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
+        }
+        let lyon = [try camille.store.exportCanonical(), try karim.store.exportCanonical()]
+        let lyonView = try server.store.exportCanonical(visibleTo: "069-lyon-3")
+        let parisExport = try sophie.store.exportCanonical()
+        let parisView = try server.store.exportCanonical(visibleTo: "075-paris-1")
+        print("Camille (Lyon)       \(digest(lyon[0]))")
+        print("Karim (Lyon)         \(digest(lyon[1]))")
+        print("server, Lyon's view  \(digest(lyonView))")
+        print("Sophie (Paris)       \(digest(parisExport))")
+        print("server, Paris' view  \(digest(parisView))")
+        let converged = Set(lyon + [lyonView]).count == 1 && parisExport == parisView
+        let separated = try camille.store.state("seeker", paris) == nil && karim.store.state("seeker", paris) == nil
+            && sophie.store.state("seeker", id) == nil
+        print(converged ? "the Lyon laptops and the server have converged; Paris matches the server's Paris view" : "the laptops did not converge")
+        print(separated ? "no Lyon laptop holds Hugo's file, and Sophie holds none of Lyon's" : "a laptop holds another agency's file")
+        if !converged || !separated { throw CLIError("the demo's laptops did not converge: this is a bug, please report it") }
     }
 }

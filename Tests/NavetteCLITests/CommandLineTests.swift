@@ -171,8 +171,8 @@ struct CommandLineTests {
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("enrolled with code"))
         #expect(r.stdout.contains("signed round trip"))
-        #expect(r.stdout.contains("canonical exports of Camille, Karim and the server: identical"))
-        #expect(r.stdout.contains("the laptops and the server have converged"))
+        #expect(r.stdout.contains("the Lyon laptops and the server have converged; Paris matches the server's Paris view"))
+        #expect(r.stdout.contains("no Lyon laptop holds Hugo's file, and Sophie holds none of Lyon's"))
         #expect(!r.stdout.contains("DIFFERENT"))
     }
 
