@@ -277,7 +277,8 @@ public struct SyncEngine: Sendable {
         _ server: ServerURL, method: String, path: String, query: String?, body: [UInt8]?,
         keys: [String: Curve25519.Signing.PublicKey]?, report: inout SyncReport
     ) async throws -> (Int, [UInt8], ResponseParts) {
-        for attempt in 0..<2 {
+        var challenge: String?
+        for attempt in 0..<3 {
             var parts = RequestParts(method: method, authority: server.authority, path: server.path + path, query: query)
             parts.headers.append(HeaderField("accept-encoding", BodyEncoding.gzip))
             var wireBody = body
@@ -289,7 +290,7 @@ public struct SyncEngine: Sendable {
                 }
             }
             // Signed immediately before sending: each attempt gets a fresh created and nonce.
-            try signer.sign(&parts, body: wireBody, created: Int64(store.now() / 1000), nonce: Base64URL.nonce())
+            try signer.sign(&parts, body: wireBody, created: Int64(store.now() / 1000), nonce: challenge ?? Base64URL.nonce())
             let url = server.base + path + (query.map { "?" + $0 } ?? "")
             let reply = try await transport.send(TransportRequest(url: url, method: method, headers: parts.headers, body: wireBody))
             let receivedAt = store.configuration.wallClock()
@@ -315,10 +316,14 @@ public struct SyncEngine: Sendable {
                 throw SyncError(reply.status >= 500 ? .transport : .refused, "the server answered \(reply.status)")
             }
             switch problem.type {
-            case .clockSkew where attempt == 0:
+            case .clockSkew where attempt == 0 && created != nil:
                 if let serverTime = problem.extensions["serverTime"]?.intValue {
                     try store.setClockOffset(serverTime - Int64(receivedAt))
                 }
+                continue
+            case .clockSkew where attempt < 2:
+                // The clock still cannot be agreed on: sign with a server nonce instead.
+                challenge = try await fetchChallenge(server, keys: keys, report: &report)
                 continue
             case .nodeRevoked:
                 try store.purgeAllData()
@@ -332,6 +337,33 @@ public struct SyncEngine: Sendable {
             }
         }
         throw SyncError(.clock, "the server still finds this laptop's clock wrong; check the date and time settings")
+    }
+
+    /// Asks the server for a single-use nonce to sign with whatever this
+    /// laptop's clock says (the clock-free fallback).
+    func fetchChallenge(
+        _ server: ServerURL, keys: [String: Curve25519.Signing.PublicKey]?, report: inout SyncReport
+    ) async throws -> String {
+        let parts = RequestParts(method: "POST", authority: server.authority, path: server.path + "/v1/auth/challenge")
+        let reply = try await transport.send(
+            TransportRequest(url: server.base + "/v1/auth/challenge", method: "POST", headers: [], body: nil))
+        report.roundTrips += 1
+        if let keys {
+            let response = ResponseParts(status: reply.status, headers: reply.headers)
+            do {
+                let s = try SignatureVerifier.select(in: reply.headers, tag: SigningProfile.responseTag)
+                try SignatureVerifier.checkResponseProfile(s, encoded: !response.values("content-encoding").isEmpty, boundToSignature: false)
+                guard let key = s.parameters.keyID.flatMap({ keys[$0] }) else { throw SignatureError(.badSignature, "unknown key") }
+                try SignatureVerifier.verify(s, response: response, body: reply.body, answering: parts, key: key)
+            } catch {
+                throw SyncError(.untrustedResponse, "the server's challenge was not properly signed and was discarded")
+            }
+        }
+        guard reply.status == 200,
+            let plain = try? BodyEncoding.decode(reply.body, encodings: reply.headers.filter { $0.name == "content-encoding" }.map(\.value), maximumBytes: 1 << 16),
+            let nonce = (try? JSONValue(parsing: plain))?["nonce"]?.stringValue
+        else { throw SyncError(.clock, "the server gave no clock-free challenge; check this laptop's date and time") }
+        return nonce
     }
 
     /// Verifies an answer's signature; returns its `created` when trusted.

@@ -27,13 +27,14 @@ extension SyncServer {
             logger.notice("refused request", metadata: ["signature.error": "unknown-key"])
             throw Self.unauthorized
         }
-        try checkTime(signature.parameters)
+        let challenged = try registry.isChallenge(signature.parameters.nonce!, now: nowMillis)
+        if !challenged { try checkTime(signature.parameters) }
         try verify(signature, request: request, hasBody: hasBody, key: key, keyID: keyID)
         guard node.status == .active else {
             logger.notice("refused request", metadata: ["signature.error": "node-revoked", "sync.node": "\(nodeID)"])
             throw Problem(.nodeRevoked, "this laptop was revoked by an administrator; it must stop syncing")
         }
-        try consumeNonce(signature.parameters)
+        try consumeNonce(signature.parameters, challenged: challenged)
         try rateLimit(nodeID)
         try registry.touch(nodeID, at: nowMillis, clockSkew: (signature.parameters.created ?? 0) * 1000 - Int64(nowMillis))
         return node
@@ -87,7 +88,15 @@ extension SyncServer {
         }
     }
 
-    func consumeNonce(_ params: SignatureParameters) throws {
+    /// Records the request's nonce, or uses up the server challenge it
+    /// carries (a clock-free request: any `created` was accepted for it).
+    func consumeNonce(_ params: SignatureParameters, challenged: Bool = false) throws {
+        if challenged {
+            guard try registry.consumeChallenge(params.nonce!) else {
+                throw Problem(.replay, "this challenge was already used; ask for a new one")
+            }
+            return
+        }
         let created = UInt64(max(0, params.created ?? 0))
         let keep = (created + UInt64(configuration.acceptedPast) + 60) * 1000
         guard try registry.recordNonce(keyID: params.keyID!, nonce: params.nonce!, expiresAt: keep, now: nowMillis) else {

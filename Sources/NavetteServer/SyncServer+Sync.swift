@@ -125,9 +125,10 @@ extension SyncServer {
         else { throw Problem(.malformedRequest, "publicKey is not a raw Ed25519 key in base64url") }
         let signature = try selectSignature(request.parts, hasBody: true)
         guard signature.parameters.keyID == enrol.node.description else { throw Self.unauthorized }
-        try checkTime(signature.parameters)
+        let challenged = try registry.isChallenge(signature.parameters.nonce!, now: nowMillis)
+        if !challenged { try checkTime(signature.parameters) }
         try verify(signature, request: request, hasBody: true, key: key, keyID: enrol.node.description)
-        try consumeNonce(signature.parameters)
+        try consumeNonce(signature.parameters, challenged: challenged)
         let node: NodeRecord
         do {
             node = try registry.redeem(
@@ -139,5 +140,26 @@ extension SyncServer {
         logger.info("enrolled", metadata: ["sync.node": "\(node.id)", "sync.agency": "\(node.agency)"])
         let body = EnrolResponse(node: node.id, agency: node.agency, counsellor: node.counsellor, serverKeys: keys.keys).body
         return respond(200, body, to: request.parts)
+    }
+}
+
+extension SyncServer {
+    /// How long a clock-free challenge stays valid.
+    static let challengeLifetime: UInt64 = 120_000
+
+    /// `POST /v1/auth/challenge`: a single-use server nonce for a node whose
+    /// clock is too wrong to be trusted; a request signed with it is accepted
+    /// whatever its `created` (RFC 9421 §5, `Accept-Signature`).
+    func challenge(_ request: IncomingRequest) throws -> OutgoingResponse {
+        let expires = nowMillis + Self.challengeLifetime
+        let nonce = try registry.issueChallenge(expiresAt: expires, now: nowMillis)
+        let body = JSONValue.object(["nonce": .string(nonce), "expiresAt": .int(Int64(expires))]).canonicalBytes
+        var out = respond(200, body, to: request.parts)
+        let components = SigningProfile.requestComponents(hasBody: true).map(\.description).joined(separator: " ")
+        out.parts.headers.append(
+            HeaderField(
+                "accept-signature",
+                "\(SigningProfile.label)=(\(components));nonce=\"\(nonce)\";tag=\"\(SigningProfile.requestTag)\""))
+        return out
     }
 }

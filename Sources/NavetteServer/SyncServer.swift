@@ -123,13 +123,16 @@ public final class SyncServer: Sendable {
             return respond(200, keys.body, to: p)
         case ("POST", "/v1/enrol"):
             return try enrol(request)
+        case ("POST", "/v1/auth/challenge"):
+            return try challenge(request)
         case ("POST", "/v1/sync/push"):
             let node = try authenticate(request, hasBody: true)
             return try push(request, node: node)
         case ("GET", "/v1/sync/pull"):
             let node = try authenticate(request, hasBody: false)
             return try pull(request, node: node)
-        case (_, "/v1/health"), (_, "/v1/server-keys"), (_, "/v1/enrol"), (_, "/v1/sync/push"), (_, "/v1/sync/pull"):
+        case (_, "/v1/health"), (_, "/v1/server-keys"), (_, "/v1/enrol"), (_, "/v1/sync/push"), (_, "/v1/sync/pull"),
+            (_, "/v1/auth/challenge"):
             throw Problem(.methodNotAllowed)
         default:
             throw Problem(.notFound)

@@ -91,6 +91,8 @@ public final class ServerRegistry: Sendable {
                     """)
             try db.execute(sql: "CREATE INDEX nonce_by_expiry ON nonce (expires_at)")
             try db.execute(
+                sql: "CREATE TABLE challenge (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID")
+            try db.execute(
                 sql: """
                     CREATE TABLE batch (
                         node TEXT NOT NULL, batch TEXT NOT NULL, response BLOB NOT NULL, at INTEGER NOT NULL,
@@ -281,6 +283,40 @@ public final class ServerRegistry: Sendable {
     /// How many nonces the cache holds (for limits and tests).
     public func nonceCount() throws -> Int {
         try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM nonce") ?? 0 }
+    }
+
+    // MARK: - Clock-free challenges
+
+    /// Issues a single-use server nonce valid until `expiresAt`, for a node
+    /// whose clock cannot be trusted.
+    public func issueChallenge(expiresAt: UInt64, now: UInt64) throws -> String {
+        var rng = SystemRandomNumberGenerator()
+        let bytes = (0..<24).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let nonce = Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        try queue.write { db in
+            try db.execute(sql: "DELETE FROM challenge WHERE expires_at < ?", arguments: [Int64(now)])
+            try db.execute(
+                sql: "INSERT INTO challenge (nonce, expires_at) VALUES (?, ?)", arguments: [nonce, Int64(expiresAt)])
+        }
+        return nonce
+    }
+
+    /// Whether `nonce` is a live, unused challenge.
+    public func isChallenge(_ nonce: String, now: UInt64) throws -> Bool {
+        try queue.read { db in
+            try Bool.fetchOne(
+                db, sql: "SELECT 1 FROM challenge WHERE nonce = ? AND expires_at >= ?", arguments: [nonce, Int64(now)])
+                ?? false
+        }
+    }
+
+    /// Uses a challenge up. Returns `false` when it was already used.
+    public func consumeChallenge(_ nonce: String) throws -> Bool {
+        try queue.write { db in
+            try db.execute(sql: "DELETE FROM challenge WHERE nonce = ?", arguments: [nonce])
+            return db.changesCount > 0
+        }
     }
 
     // MARK: - Batches

@@ -105,8 +105,9 @@ public enum SignatureVerifier {
     }
 
     /// Checks that a response signature follows the profile.
-    public static func checkResponseProfile(_ s: ReceivedSignature, encoded: Bool) throws {
-        guard Set(SigningProfile.responseComponents(encoded: encoded)).isSubset(of: Set(s.components)) else {
+    public static func checkResponseProfile(_ s: ReceivedSignature, encoded: Bool, boundToSignature: Bool = true) throws {
+        let required = SigningProfile.responseComponents(encoded: encoded, boundToSignature: boundToSignature)
+        guard Set(required).isSubset(of: Set(s.components)) else {
             throw SignatureError(.missingComponent, "the response signature does not cover its request and body")
         }
         try checkParameters(s.parameters)
