@@ -9,6 +9,7 @@ import NavetteTesting
 import NavetteWire
 import ServiceLifecycle
 import Synchronization
+import Testing
 
 /// Log lines captured from the server and clients, to check that none
 /// carries personal data.
@@ -34,6 +35,9 @@ struct CapturingHandler: LogHandler {
         sink.lines.withLock { $0.append("\(event.level) \(event.message) \(all.sorted { $0.key < $1.key })") }
     }
 }
+
+/// Personal values the sync tests write into records: none may reach a log.
+let personalCanaries = ["Moreau", "Inès", "Canarylastname", "Qzxwvrevoked", "1987-06-05", "0611", "0122", "Lyon", "Paris"]
 
 /// A sync server listening on 127.0.0.1 on a free port, over real HTTP.
 struct TestServer {
@@ -79,6 +83,12 @@ func withServer<T: Sendable>(
         do {
             let result = try await body(TestServer(server: server, url: url, clock: clock, logs: logs))
             group.cancelAll()
+            // Whatever the test did, no log line may carry the personal values tests write.
+            for line in logs.all {
+                for canary in personalCanaries where line.contains(canary) {
+                    Issue.record("a log line carries a personal value (\(canary.count) characters)")
+                }
+            }
             return result
         } catch {
             group.cancelAll()

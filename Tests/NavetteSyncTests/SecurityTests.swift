@@ -225,3 +225,29 @@ struct SecurityTests {
         }
     }
 }
+
+extension SecurityTests {
+    @Test func aRequestQueuedForMinutesIsSignedAfreshWhenSent() async throws {
+        try await withAttacker { a in
+            _ = try a.laptop.store.createRecord("seeker", [.set("agency", "069-lyon-3")])
+            // The push waits ten minutes (no link); the sync signs at send time.
+            a.s.clock.advance(by: 600_000)
+            let report = try await a.laptop.engine.sync()
+            #expect(report.pushed == 1 && report.refused == 0)
+        }
+    }
+
+    @Test func theReplayCacheStaysBounded() async throws {
+        try await withAttacker { a in
+            let registry = a.s.server.registry
+            let t0 = a.s.clock.millis
+            for i in 0..<2_000 {
+                _ = try registry.recordNonce(keyID: "k", nonce: "n\(i)", expiresAt: t0 + 360_000, now: t0)
+            }
+            #expect(try registry.nonceCount() >= 2_000)
+            // Entries live until created + 300 s + 60 s, then go with the next write.
+            _ = try registry.recordNonce(keyID: "k", nonce: "late", expiresAt: t0 + 800_000, now: t0 + 400_000)
+            #expect(try registry.nonceCount() == 1)
+        }
+    }
+}
