@@ -77,10 +77,9 @@ extension Navette.Admin {
     struct Revoke: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Revoke a laptop: its next request is refused and it purges its data.",
-            discussion: "Changes it made and did not sync are lost: add --yes once you have accepted that.")
+            discussion: "Changes it made and did not sync are lost; the command says so and when it last synced.")
         @OptionGroup var server: ServerDataOptions
         @Argument(help: "The node id ('navette admin nodes' lists them).") var node: String
-        @Flag(help: "Confirm that the laptop's unsynced work will be lost.") var yes = false
 
         func run() throws {
             guard let id = NodeID(node) else { throw CLIError("'\(node)' is not a node id (16 hexadecimal digits)") }
@@ -89,12 +88,9 @@ extension Navette.Admin {
                 throw CLIError("no node \(node) is enrolled; 'navette admin nodes' lists them")
             }
             let lastSeen = record.lastSeen.map { Output.time(Timestamp(wallMillis: $0, counter: 0)) } ?? "never"
-            guard yes else {
-                throw CLIError(
-                    "revoking \(node) ('\(record.name)', agency \(record.agency), last sync \(lastSeen)) loses any work it has not synced; add --yes to revoke")
-            }
             try registry.revoke(id, actor: "admin", now: RecordStore.systemMillis())
-            print("Revoked node \(node) ('\(record.name)'); its next request is refused and it will purge its data")
+            print("Revoked node \(node) ('\(record.name)', agency \(record.agency)); its next request is refused and it will purge its data")
+            print("warning: any work this laptop made after its last sync (\(lastSeen)) is lost")
         }
     }
 

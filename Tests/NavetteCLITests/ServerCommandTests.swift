@@ -78,9 +78,10 @@ struct ServerCommandTests {
         let export = try run("export", "--dir", nodes[1]).stdout
         #expect(export.contains(#""collection":"agency""#) && export.contains(#""collection":"counsellor""#))
         let nodeID = try RecordStore.open(directory: nodes[1]).identity.node.description
-        let unconfirmed = try run("admin", "revoke", "--data", data, nodeID)
-        #expect(unconfirmed.status != 0 && unconfirmed.stderr.contains("add --yes"))
-        #expect(try run("admin", "revoke", "--data", data, nodeID, "--yes").status == 0)
+        let revoked = try run("admin", "revoke", "--data", data, nodeID)
+        #expect(revoked.status == 0 && revoked.stdout.contains("warning: any work this laptop made after its last sync"))
+        let unknown = try run("admin", "revoke", "--data", data, "00000000000000ff")
+        #expect(unknown.status != 0 && unknown.stderr.contains("no node 00000000000000ff is enrolled"))
         let refused = try run("sync", "--dir", nodes[1])
         #expect(refused.status != 0 && refused.stderr.contains("revoked"))
         #expect(try run("status", "--dir", nodes[1]).stdout.contains("REVOKED"))
