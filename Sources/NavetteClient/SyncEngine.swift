@@ -23,6 +23,9 @@ public struct SyncReport: Hashable, Sendable {
     public var clockOffset: Int64 = 0
     /// Conflicts the node holds after the sync.
     public var conflicts = 0
+    /// Records that entered this node's view (snapshots) and left it (drops).
+    public var snapshots = 0
+    public var dropped = 0
     /// Steps retried after a transient failure.
     public var retries = 0
     /// How long the sync took.
@@ -257,8 +260,14 @@ public struct SyncEngine: Sendable {
         guard status == 200, let page = try? PullResponse(body: body) else {
             throw SyncError(.untrustedResponse, "the server's answer to a pull is malformed")
         }
+        // Records leaving the view are purged, records entering it merged,
+        // then the changes applied.
+        try store.drop(page.drops.map { RecordRef($0.collection, $0.record) })
+        try store.mergeSnapshots(page.snapshots.map { (RecordRef($0.collection, $0.record), $0.state) })
         let summary = try store.apply(page.changes)
         try store.setMeta("sync.cursor", page.cursor)
+        report.dropped += page.drops.count
+        report.snapshots += page.snapshots.count
         report.pulled += page.changes.count
         report.applied += summary.applied
         progress(SyncProgress(phase: .pull, done: report.pulled))

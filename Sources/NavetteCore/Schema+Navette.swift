@@ -61,6 +61,7 @@ extension CollectionSpec {
                 "peripheral barriers"),
             FieldSpec("agency", .lww, .reference("agency"), .p0, "agency"),
             FieldSpec("referent", .lww, .counsellor, .p0, "referent counsellor"),
+            FieldSpec("followers", .awSet, .reference("counsellor"), .p0, "counsellors who follow the file for a while"),
             FieldSpec(
                 "targetJobs", .awMap,
                 .object([.init("jobTitle", .string(maxLength: 16)), .init("priority", .int(1...3), required: true)]),

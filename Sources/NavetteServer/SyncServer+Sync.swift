@@ -27,6 +27,11 @@ extension SyncServer {
         let (accepted, refused) = try authorise(push.changes, node: node)
         _ = try store.apply(accepted)
         try registry.addRefused(node.id, count: refused.count)
+        // Records the node created itself are on it: they count as held, so
+        // they are not sent back to it — and, if they are not in its view
+        // (a file created for another counsellor), its next pull drops them.
+        let created = try store.createdOnlyBy(node.id, among: Set(accepted.map { RecordRef($0.collection, $0.record) }))
+        try registry.hold(node.id, created)
         let body = PushResponse(batch: push.batch, accepted: accepted.count, refused: refused).body
         try registry.storeBatchResponse(node: node.id, batch: push.batch, response: body, now: nowMillis)
         logger.info(
@@ -87,7 +92,8 @@ extension SyncServer {
             default: throw Problem(.malformedRequest, "the query parameter '\(kv[0])' is not known")
             }
         }
-        var after: Int64 = 0
+        var after: Int64?
+        var epoch: Int64?
         if let cursorText {
             let cursor: Cursor
             do {
@@ -103,13 +109,39 @@ extension SyncServer {
                     extensions: ["incarnation": .string(incarnation)])
             }
             after = cursor.sequence
+            epoch = cursor.epoch
         }
-        let page = try store.visibleChanges(after: after, limit: limit, agency: node.agency, excluding: node.id)
-        let next = Cursor(incarnation: incarnation, sequence: page.lastSequence)
+        let current = try registry.confirmView(node.id, epoch: epoch)
+        let held = try registry.confirmedView(node.id)
+        let view = try store.view(ViewSpec(agency: node.agency, counsellor: node.counsellor, agencyWide: node.agencyWide))
+        let allEntering = view.filter { held[$0.key] != $0.value }
+        // A file that becomes a stub is dropped, then comes back as the stub.
+        let leaving = held.keys.filter { view[$0] == nil || (held[$0] == false && view[$0] == true) }
+            .sorted { $0.description < $1.description }
+        let entering = Dictionary(
+            uniqueKeysWithValues: allEntering.sorted { $0.key.description < $1.key.description }.prefix(Self.snapshotsPerPage)
+                .map { ($0.key, $0.value) })
+        let start = try after ?? store.lastSequence()
+        let page = try store.changes(
+            after: start, limit: limit, view: view, skip: Set(allEntering.keys), excluding: node.id)
+        var snapshots: [Snapshot] = []
+        for (ref, stub) in entering.sorted(by: { $0.key.description < $1.key.description }) {
+            if let state = try store.snapshot(ref, stub: stub) {
+                snapshots.append(Snapshot(collection: ref.collection, record: ref.id, state: state, stub: stub))
+            }
+        }
+        let nextEpoch = entering.isEmpty && leaving.isEmpty ? current : try registry.sendView(node.id, entering: entering, leaving: leaving)
+        let next = Cursor(incarnation: incarnation, sequence: page.lastSequence, epoch: nextEpoch)
             .encoded(secret: cursorSecret, node: node.id, agency: node.agency)
-        let body = PullResponse(changes: page.changes.map(\.change), cursor: next, more: page.more).body
+        let body = PullResponse(
+            drops: leaving.map { ($0.collection, $0.id) }, snapshots: snapshots, changes: page.changes.map(\.change),
+            cursor: next, more: page.more || allEntering.count > entering.count
+        ).body
         return respond(200, body, to: request.parts)
     }
+
+    /// The most records a pull page brings in as snapshots.
+    static let snapshotsPerPage = 100
 
     /// `POST /v1/enrol`: redeems a one-time code. The request is signed by
     /// the key it registers (proof of possession), with `keyid` = node id.

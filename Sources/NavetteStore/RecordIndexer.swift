@@ -34,7 +34,34 @@ enum RecordIndexer {
         }
     }
 
+    /// Rewrites a record's links: followers of a seeker (its referent and
+    /// temporary followers), facilitators of a session, the session and
+    /// seeker of a registration.
+    static func updateLinks(_ db: Database, _ ref: RecordRef, _ s: RecordState, _ schema: Schema) throws {
+        try db.execute(
+            sql: "DELETE FROM record_link WHERE collection = ? AND record = ?", arguments: [ref.collection, ref.id])
+        guard !s.isErased, let spec = schema.collection(ref.collection) else { return }
+        var links: [(String, String)] = []
+        switch ref.collection {
+        case "seeker":
+            if let r = simpleValue(s, spec, "referent")?.stringValue { links.append(("follower", r)) }
+            if let f = spec.field("followers"), case .set(let all) = s.view(of: f) { links += all.map { ("follower", $0) } }
+        case "workshopSession":
+            if let f = spec.field("facilitators"), case .set(let all) = s.view(of: f) { links += all.map { ("facilitator", $0) } }
+        case "registration":
+            if let v = simpleValue(s, spec, "session")?.stringValue { links.append(("session", v)) }
+            if let v = simpleValue(s, spec, "seeker")?.stringValue { links.append(("seeker", v)) }
+        default: break
+        }
+        for (role, value) in links {
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO record_link (collection, record, role, value) VALUES (?, ?, ?, ?)",
+                arguments: [ref.collection, ref.id, role, value])
+        }
+    }
+
     static func update(_ db: Database, _ ref: RecordRef, _ s: RecordState, _ schema: Schema) throws {
+        try updateLinks(db, ref, s, schema)
         guard let spec = schema.collection(ref.collection), !s.isErased, !s.isDeleted else {
             try db.execute(
                 sql: "DELETE FROM record_index WHERE collection = ? AND id = ?", arguments: [ref.collection, ref.id])

@@ -75,6 +75,17 @@ extension RecordStore {
             try db.execute(sql: "CREATE INDEX record_index_by_agency ON record_index (collection, agency, referent)")
             try db.execute(sql: "CREATE INDEX record_index_by_seeker ON record_index (seeker)")
             try db.execute(sql: "CREATE INDEX record_index_by_session ON record_index (session)")
+            // Who follows a seeker (referent and temporary followers) and who
+            // facilitates a session: what node views are computed from. Kept for
+            // deleted records, removed for erased ones.
+            try db.execute(
+                sql: """
+                    CREATE TABLE record_link (
+                        collection TEXT NOT NULL, record TEXT NOT NULL, role TEXT NOT NULL, value TEXT NOT NULL,
+                        PRIMARY KEY (collection, record, role, value)
+                    ) WITHOUT ROWID
+                    """)
+            try db.execute(sql: "CREATE INDEX record_link_by_value ON record_link (role, value)")
             // Per-peer sync checkpoints.
             try db.execute(
                 sql: """

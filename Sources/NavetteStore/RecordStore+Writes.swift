@@ -60,7 +60,16 @@ extension RecordStore {
                     last: meta["clock"].flatMap(Timestamp.init) ?? .zero, maximumDrift: configuration.maximumDrift),
                 counter: meta["counter"].flatMap(UInt64.init) ?? 0)
             var made: [Change] = []
-            for (ref, edits) in actions {
+            for (ref, given) in actions {
+                // A new record states its agency first: a server authorises
+                // each change by the record's agency, even when a batch
+                // boundary falls among the record's first changes.
+                var edits = given
+                if try session.state(ref) == RecordState(),
+                    let i = edits.firstIndex(where: { if case .set("agency", _) = $0 { true } else { false } })
+                {
+                    edits.insert(edits.remove(at: i), at: 0)
+                }
                 for edit in edits {
                     let state = try session.state(ref)
                     let change = try editor.change(

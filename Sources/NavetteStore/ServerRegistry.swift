@@ -23,6 +23,8 @@ public struct NodeRecord: Hashable, Sendable {
     public var clockSkew: Int64?
     /// How many of its changes the server refused.
     public var refused: Int = 0
+    /// Whether an admin widened the node's view to its whole agency.
+    public var agencyWide: Bool = false
 }
 
 /// An entry of the server's audit log.
@@ -79,7 +81,8 @@ public final class ServerRegistry: Sendable {
                     CREATE TABLE node (
                         id TEXT PRIMARY KEY, public_key TEXT NOT NULL, agency TEXT NOT NULL, counsellor TEXT,
                         name TEXT NOT NULL, status TEXT NOT NULL, enrolled_at INTEGER NOT NULL,
-                        revoked_at INTEGER, last_seen INTEGER, clock_skew INTEGER, refused INTEGER NOT NULL DEFAULT 0
+                        revoked_at INTEGER, last_seen INTEGER, clock_skew INTEGER, refused INTEGER NOT NULL DEFAULT 0,
+                        agency_wide INTEGER NOT NULL DEFAULT 0
                     ) WITHOUT ROWID
                     """)
             try db.execute(
@@ -92,6 +95,22 @@ public final class ServerRegistry: Sendable {
             try db.execute(sql: "CREATE INDEX nonce_by_expiry ON nonce (expires_at)")
             try db.execute(
                 sql: "CREATE TABLE challenge (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID")
+            // What each node holds, as it confirmed by pulling again; and the
+            // change of view last sent to it, until it confirms.
+            try db.execute(
+                sql: """
+                    CREATE TABLE node_view (
+                        node TEXT NOT NULL, collection TEXT NOT NULL, record TEXT NOT NULL, stub INTEGER NOT NULL,
+                        PRIMARY KEY (node, collection, record)
+                    ) WITHOUT ROWID
+                    """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE node_view_pending (
+                        node TEXT PRIMARY KEY, epoch INTEGER NOT NULL, entering TEXT NOT NULL, leaving TEXT NOT NULL
+                    ) WITHOUT ROWID
+                    """)
+            try db.execute(sql: "CREATE TABLE node_view_epoch (node TEXT PRIMARY KEY, epoch INTEGER NOT NULL) WITHOUT ROWID")
             try db.execute(
                 sql: """
                     CREATE TABLE batch (
@@ -262,7 +281,111 @@ public final class ServerRegistry: Sendable {
             counsellor: row["counsellor"], name: row["name"],
             status: NodeRecord.Status(rawValue: row["status"]) ?? .revoked,
             enrolledAt: UInt64(row["enrolled_at"] as Int64), revokedAt: (row["revoked_at"] as Int64?).map(UInt64.init),
-            lastSeen: (row["last_seen"] as Int64?).map(UInt64.init), clockSkew: row["clock_skew"], refused: row["refused"])
+            lastSeen: (row["last_seen"] as Int64?).map(UInt64.init), clockSkew: row["clock_skew"], refused: row["refused"],
+            agencyWide: row["agency_wide"])
+    }
+
+    /// Widens a node's view to its whole agency, or narrows it back.
+    ///
+    /// - Returns: `false` when no such node is enrolled.
+    @discardableResult
+    public func setAgencyWide(_ id: NodeID, _ wide: Bool, actor: String, now: UInt64) throws -> Bool {
+        try queue.write { db in
+            try db.execute(sql: "UPDATE node SET agency_wide = ? WHERE id = ?", arguments: [wide, id.description])
+            guard db.changesCount > 0 else { return false }
+            try Self.audit(db, at: now, actor: actor, action: wide ? "view-widen" : "view-narrow", target: "node \(id)")
+            return true
+        }
+    }
+
+    // MARK: - Views
+
+    /// What `node` holds, as it confirmed: each record, `true` for a stub.
+    public func confirmedView(_ node: NodeID) throws -> [RecordRef: Bool] {
+        try queue.read { db in
+            var out: [RecordRef: Bool] = [:]
+            for row in try Row.fetchAll(
+                db, sql: "SELECT collection, record, stub FROM node_view WHERE node = ?", arguments: [node.description])
+            {
+                out[RecordRef(row["collection"], row["record"])] = row["stub"]
+            }
+            return out
+        }
+    }
+
+    /// The nodes that still hold `ref` (as far as the server knows).
+    public func holders(of ref: RecordRef) throws -> [NodeID] {
+        try queue.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT node FROM node_view WHERE collection = ? AND record = ? ORDER BY node",
+                arguments: [ref.collection, ref.id]
+            ).compactMap(NodeID.init)
+        }
+    }
+
+    /// Starts a pull's view bookkeeping: confirms the change of view sent
+    /// with the cursor's epoch (the node pulled again with it, so it got
+    /// it), or forgets it (the node did not). Returns the current epoch.
+    public func confirmView(_ node: NodeID, epoch: Int64?) throws -> Int64 {
+        try queue.write { db in
+            let current = try Int64.fetchOne(db, sql: "SELECT epoch FROM node_view_epoch WHERE node = ?", arguments: [node.description]) ?? 0
+            if let pending = try Row.fetchOne(db, sql: "SELECT * FROM node_view_pending WHERE node = ?", arguments: [node.description]) {
+                if epoch == pending["epoch"] {
+                    // Leaving first: a file that became a stub leaves whole and enters as a stub.
+                    for item in (try? JSONValue(parsing: pending["leaving"] as String))?.arrayValue ?? [] {
+                        guard let c = item["c"]?.stringValue, let r = item["r"]?.stringValue else { continue }
+                        try db.execute(
+                            sql: "DELETE FROM node_view WHERE node = ? AND collection = ? AND record = ?",
+                            arguments: [node.description, c, r])
+                    }
+                    for item in (try? JSONValue(parsing: pending["entering"] as String))?.arrayValue ?? [] {
+                        guard let c = item["c"]?.stringValue, let r = item["r"]?.stringValue else { continue }
+                        try db.execute(
+                            sql: "INSERT OR REPLACE INTO node_view (node, collection, record, stub) VALUES (?, ?, ?, ?)",
+                            arguments: [node.description, c, r, item["s"]?.boolValue ?? false])
+                    }
+                }
+                try db.execute(sql: "DELETE FROM node_view_pending WHERE node = ?", arguments: [node.description])
+            }
+            return current
+        }
+    }
+
+    /// Records a change of view sent to `node`, to confirm at its next pull;
+    /// returns the epoch its cursor must carry.
+    public func sendView(_ node: NodeID, entering: [RecordRef: Bool], leaving: [RecordRef]) throws -> Int64 {
+        try queue.write { db in
+            let epoch = (try Int64.fetchOne(db, sql: "SELECT epoch FROM node_view_epoch WHERE node = ?", arguments: [node.description]) ?? 0) + 1
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO node_view_epoch (node, epoch) VALUES (?, ?)", arguments: [node.description, epoch])
+            let e = JSONValue.array(entering.map { ["c": .string($0.key.collection), "r": .string($0.key.id), "s": .bool($0.value)] })
+            let l = JSONValue.array(leaving.map { ["c": .string($0.collection), "r": .string($0.id)] })
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO node_view_pending (node, epoch, entering, leaving) VALUES (?, ?, ?, ?)",
+                arguments: [node.description, epoch, e.canonicalString, l.canonicalString])
+            return epoch
+        }
+    }
+
+    /// Records that `node` holds these records already (it created them):
+    /// no snapshot of them is sent back to it.
+    public func hold(_ node: NodeID, _ refs: [RecordRef]) throws {
+        guard !refs.isEmpty else { return }
+        try queue.write { db in
+            for ref in refs {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO node_view (node, collection, record, stub) VALUES (?, ?, ?, 0)",
+                    arguments: [node.description, ref.collection, ref.id])
+            }
+        }
+    }
+
+    /// Forgets what a node holds (it starts again from snapshots).
+    public func resetView(_ node: NodeID) throws {
+        try queue.write { db in
+            try db.execute(sql: "DELETE FROM node_view WHERE node = ?", arguments: [node.description])
+            try db.execute(sql: "DELETE FROM node_view_pending WHERE node = ?", arguments: [node.description])
+        }
     }
 
     // MARK: - Replay cache

@@ -178,31 +178,86 @@ public struct PushResponse: Hashable, Sendable {
     }
 }
 
-/// The server's answer to `GET /v1/sync/pull?cursor=…&limit=…`.
+/// A record entering a node's view: its current state (whole, or only
+/// identity and contact for a stub), with the value ids merges need.
+public struct Snapshot: Hashable, Sendable {
+    public var collection: String
+    public var record: String
+    public var state: RecordState
+    public var stub: Bool
+
+    public init(collection: String, record: String, state: RecordState, stub: Bool) {
+        self.collection = collection
+        self.record = record
+        self.state = state
+        self.stub = stub
+    }
+}
+
+/// The server's answer to `GET /v1/sync/pull?cursor=…&limit=…`: records
+/// leaving the node's view (drops, to purge), records entering it
+/// (snapshots, to merge), then changes, in that order.
 public struct PullResponse: Hashable, Sendable {
+    public var drops: [(collection: String, record: String)]
+    public var snapshots: [Snapshot]
     public var changes: [Change]
     /// The cursor to pull from next (opaque; bound to the node).
     public var cursor: String
     /// Whether more changes wait after this page.
     public var more: Bool
 
-    public init(changes: [Change], cursor: String, more: Bool) {
+    public init(drops: [(collection: String, record: String)] = [], snapshots: [Snapshot] = [], changes: [Change], cursor: String, more: Bool) {
+        self.drops = drops
+        self.snapshots = snapshots
         self.changes = changes
         self.cursor = cursor
         self.more = more
     }
 
+    public static func == (a: PullResponse, b: PullResponse) -> Bool { a.body == b.body }
+    public func hash(into h: inout Hasher) { h.combine(body) }
+
     public var body: [UInt8] {
-        JSONValue.object([
+        var o: [String: JSONValue] = [
             "changes": .array(changes.map(\.jsonValue)), "cursor": .string(cursor), "more": .bool(more),
-        ]).canonicalBytes
+        ]
+        if !drops.isEmpty {
+            o["drops"] = .array(drops.map { ["collection": .string($0.collection), "record": .string($0.record)] })
+        }
+        if !snapshots.isEmpty {
+            o["snapshots"] = .array(
+                snapshots.map {
+                    [
+                        "collection": .string($0.collection), "record": .string($0.record), "state": $0.state.jsonValue,
+                        "stub": .bool($0.stub),
+                    ]
+                })
+        }
+        return JSONValue.object(o).canonicalBytes
     }
 
     public init(body: [UInt8]) throws {
-        let r = try ObjectReader(body, "pull response", allowed: ["changes", "cursor", "more"])
+        let r = try ObjectReader(body, "pull response", allowed: ["changes", "cursor", "more", "drops", "snapshots"])
         changes = try r.changes("changes")
         cursor = try r.string("cursor", maxLength: 512)
         more = try r.bool("more")
+        drops = try (r.members["drops"]?.arrayValue ?? []).map { d in
+            let e = try ObjectReader(d, "drop", allowed: ["collection", "record"])
+            return (try e.string("collection", maxLength: 64), try e.string("record", maxLength: 128))
+        }
+        snapshots = try (r.members["snapshots"]?.arrayValue ?? []).map { v in
+            let e = try ObjectReader(v, "snapshot", allowed: ["collection", "record", "state", "stub"])
+            guard let state = e.members["state"] else { throw MessageError("a snapshot lacks its state") }
+            do {
+                return Snapshot(
+                    collection: try e.string("collection", maxLength: 64), record: try e.string("record", maxLength: 128),
+                    state: try RecordState(json: state), stub: try e.bool("stub"))
+            } catch let error as MessageError {
+                throw error
+            } catch {
+                throw MessageError("a snapshot's state is malformed")
+            }
+        }
     }
 }
 

@@ -9,7 +9,7 @@ extension Navette {
     struct Admin: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Enrol and revoke laptops, list them, read the audit log (on the server's data directory).",
-            subcommands: [Enrol.self, Revoke.self, Nodes.self, Audit.self])
+            subcommands: [Enrol.self, Revoke.self, View.self, Nodes.self, Audit.self])
     }
 }
 
@@ -94,6 +94,28 @@ extension Navette.Admin {
         }
     }
 
+    struct View: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Widen a laptop's view to its whole agency (a reception desk), or narrow it back.",
+            discussion: "The laptop receives or drops the files at its next sync. Authorisation to write stays agency-wide.")
+        @OptionGroup var server: ServerDataOptions
+        @Argument(help: "The node id.") var node: String
+        @Flag(name: .customLong("agency-wide"), help: "Every seeker of the agency.") var agencyWide = false
+        @Flag(help: "Only the seekers its counsellor follows.") var narrow = false
+
+        func validate() throws {
+            guard agencyWide != narrow else { throw ValidationError("give exactly one of '--agency-wide' or '--narrow'.") }
+        }
+
+        func run() throws {
+            guard let id = NodeID(node) else { throw CLIError("'\(node)' is not a node id (16 hexadecimal digits)") }
+            guard try server.registry().setAgencyWide(id, agencyWide, actor: "admin", now: RecordStore.systemMillis()) else {
+                throw CLIError("no node \(node) is enrolled; 'navette admin nodes' lists them")
+            }
+            print("Node \(node) now holds \(agencyWide ? "every seeker of its agency" : "the seekers its counsellor follows") from its next sync")
+        }
+    }
+
     struct Nodes: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List enrolled laptops: status, last sync, clock offset seen, changes refused.")
@@ -112,6 +134,7 @@ extension Navette.Admin {
                     if let c = n.counsellor { o["counsellor"] = .string(c) }
                     if let l = n.lastSeen { o["lastSync"] = .int(Int64(l)) }
                     if let k = n.clockSkew { o["clockOffsetMillis"] = .int(k) }
+                    o["view"] = .string(n.agencyWide ? "agency" : "followed")
                     print(JSONValue.object(o).canonicalString)
                 }
                 return

@@ -105,7 +105,7 @@ struct DemoStory {
             print("\(who)'s laptop enrolled with code \(code): node \(laptop.store.identity.node), agency \(agency), counsellor \(counsellor)")
         }
         let paris = try sophie.store.createRecord(
-            "seeker", [.set("identity.firstName", "Hugo"), .set("identity.lastName", "Lambert"), .set("agency", "075-paris-1")])
+            "seeker", [.set("identity.firstName", "Hugo"), .set("identity.lastName", "Lambert"), .set("agency", "075-paris-1"), .set("referent", "c3")])
         print("Sophie, in Paris, opens a file for Hugo Lambert (\(paris)) and syncs")
         try await sync("Sophie", sophie)
 
@@ -117,9 +117,9 @@ struct DemoStory {
                 .set("agency", "069-lyon-3"), .set("referent", "c1"), .set("situation.status", "active"),
                 .set("contact.phone", "06 11 22 33 44"),
                 .put("skills", key: "ROME:347:100381", ["level": 2, "source": "SELF"]),
-                .put("consents", key: "smsReminders", true),
+                .put("consents", key: "smsReminders", true), .add("followers", element: "c2"),
             ])
-        print("seeker \(id), 8 fields")
+        print("seeker \(id), 9 fields; Karim (c2), who runs her workshop, follows the file too")
         try await sync("Camille", camille)
 
         step("2. Morning: Karim (workshop facilitator) syncs and gets the file")
@@ -173,23 +173,23 @@ struct DemoStory {
         }
         try await sync("Sophie", sophie)
 
-        step("8. Every laptop's canonical export, and the server's view of each agency (SHA-256, computed now)")
+        step("8. Every laptop's canonical export, and the server's view for each counsellor (SHA-256, computed now)")
         func digest(_ text: String) -> String {
             SHA256.hash(data: Array(text.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
         }
         let lyon = [try camille.store.exportCanonical(), try karim.store.exportCanonical()]
-        let lyonView = try server.store.exportCanonical(visibleTo: "069-lyon-3")
+        let lyonView = try server.store.exportCanonical(view: try server.store.view(ViewSpec(agency: "069-lyon-3", counsellor: "c1", agencyWide: false)))
         let parisExport = try sophie.store.exportCanonical()
-        let parisView = try server.store.exportCanonical(visibleTo: "075-paris-1")
+        let parisView = try server.store.exportCanonical(view: try server.store.view(ViewSpec(agency: "075-paris-1", counsellor: "c3", agencyWide: false)))
         print("Camille (Lyon)       \(digest(lyon[0]))")
         print("Karim (Lyon)         \(digest(lyon[1]))")
-        print("server, Lyon's view  \(digest(lyonView))")
+        print("server, c1's view    \(digest(lyonView))")
         print("Sophie (Paris)       \(digest(parisExport))")
-        print("server, Paris' view  \(digest(parisView))")
+        print("server, c3's view    \(digest(parisView))")
         let converged = Set(lyon + [lyonView]).count == 1 && parisExport == parisView
         let separated = try camille.store.state("seeker", paris) == nil && karim.store.state("seeker", paris) == nil
             && sophie.store.state("seeker", id) == nil
-        print(converged ? "the Lyon laptops and the server have converged; Paris matches the server's Paris view" : "the laptops did not converge")
+        print(converged ? "the Lyon laptops and the server have converged; Paris matches the server's view for Sophie" : "the laptops did not converge")
         print(separated ? "no Lyon laptop holds Hugo's file, and Sophie holds none of Lyon's" : "a laptop holds another agency's file")
         if !converged || !separated { throw CLIError("the demo's laptops did not converge: this is a bug, please report it") }
     }

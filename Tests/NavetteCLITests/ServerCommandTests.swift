@@ -59,9 +59,10 @@ struct ServerCommandTests {
         let insecure = try run("node", "init", "--dir", dir.appending("c"), "--name", "c", "--server", "http://sync.example.org", "--code", "X")
         #expect(insecure.status != 0 && insecure.stderr.contains("https://"))
         #expect(!FileManager.default.fileExists(atPath: dir.appending("c")), "a refused command creates nothing")
-        let id = try run("seeker", "add", "--dir", nodes[0], "--first-name", "Inès", "--last-name", "Moreau").lastLine
+        // c1 creates the file (and is its referent); c2 follows it too.
+        let id = try run("seeker", "add", "--dir", nodes[0], "--first-name", "Inès", "--last-name", "Moreau", "followers+=c2").lastLine
         let pushed = try run("sync", "--dir", nodes[0])
-        #expect(pushed.status == 0 && pushed.stdout.contains("sent 5 changes") && pushed.stdout.contains("bytes up"), "\(pushed.stdout)\(pushed.stderr)")
+        #expect(pushed.status == 0 && pushed.stdout.contains("sent 6 changes") && pushed.stdout.contains("bytes up"), "\(pushed.stdout)\(pushed.stderr)")
         let pulled = try run("sync", "--dir", nodes[1])
         #expect(pulled.status == 0 && pulled.stdout.contains("Synced"), "\(pulled.stdout)")
         #expect(try run("seeker", "show", "--dir", nodes[1], id).stdout.contains("Moreau"))

@@ -143,3 +143,15 @@ struct RecordStoreTests {
         #expect(try server.pull(from: restored).applied == 1)
     }
 }
+
+extension RecordStoreTests {
+    @Test func aNewRecordStatesItsAgencyFirst() throws {
+        let store = try RecordStore.inMemory(identity: identity(1))
+        let id = try store.createRecord("seeker", [.set("identity.lastName", "X"), .set("contact.phone", "1"), .set("agency", "069-lyon-3")])
+        let fields = try store.changes(after: 0).map(\.change.field)
+        #expect(fields == ["agency", "identity.lastName", "contact.phone"])
+        // On an existing record the order is the user's.
+        try store.edit("seeker", id, [.set("contact.phone", "2"), .set("agency", "069-lyon-3")])
+        #expect(try store.changes(after: 3).map(\.change.field) == ["contact.phone", "agency"])
+    }
+}

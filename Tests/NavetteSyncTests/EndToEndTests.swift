@@ -21,12 +21,15 @@ struct EndToEndTests {
             #expect(a.store.identity.agency == "069-lyon-3" && a.store.identity.counsellor == "c1")
             try await b.engine.enrol(server: s.url, code: try s.code(counsellor: "c2"))
 
-            let id = try a.store.createRecord("seeker", [.set("identity.lastName", "Moreau"), .set("agency", "069-lyon-3")])
+            let id = try a.store.createRecord("seeker", [
+                .set("identity.lastName", "Moreau"), .set("agency", "069-lyon-3"), .set("referent", "c1"),
+                .add("followers", element: "c2"),
+            ])
             let first = try await a.engine.sync()
-            #expect(first.pushed == 2 && first.refused == 0)
-            #expect(first.pulled == 0, "the server never sends a node its own changes")
+            #expect(first.pushed == 4 && first.refused == 0)
+            #expect(first.pulled == 0 && first.snapshots == 0, "the server never sends a node its own changes")
             let second = try await b.engine.sync()
-            #expect(second.pulled == 2)
+            #expect(second.snapshots == 1, "the file enters c2's view whole")
             #expect(try b.store.state("seeker", id) != nil)
 
             try a.store.edit("seeker", id, [.set("contact.phone", "0111")])
@@ -114,10 +117,10 @@ struct EndToEndTests {
             defer { a.dir.remove() }
             try await a.engine.enrol(server: s.url, code: try s.code())
             #expect(abs(a.store.clockOffset - 3 * 86_400_000) < 2_000)
-            let id = try a.store.createRecord("seeker", [.set("agency", "069-lyon-3")])
+            let id = try a.store.createRecord("seeker", [.set("agency", "069-lyon-3"), .set("referent", "c1")])
             let report = try await a.engine.sync()
             #expect(report.refused == 0)
-            let stamp = try a.store.changes(after: 0).last!.change.time.wallMillis
+            let stamp = try #require(try a.store.changes(after: 0).last).change.time.wallMillis
             #expect(abs(Int64(stamp) - Int64(serverClock.millis)) < 120_000, "changes are stamped with corrected time")
             #expect(try s.server.store.state("seeker", id) != nil)
         }
@@ -161,9 +164,9 @@ extension EndToEndTests {
             try await a.engine.enrol(server: s.url, code: try s.code())
             // The laptop's clock jumps an hour ahead and it edits before syncing.
             laptopClock.advance(by: 3_600_000)
-            let id = try a.store.createRecord("seeker", [.set("identity.lastName", "Avance"), .set("agency", "069-lyon-3")])
+            let id = try a.store.createRecord("seeker", [.set("identity.lastName", "Avance"), .set("agency", "069-lyon-3"), .set("referent", "c1")])
             let report = try await a.engine.sync()
-            #expect(report.restamped == 2 && report.refused == 0 && report.pushed == 2)
+            #expect(report.restamped == 3 && report.refused == 0 && report.pushed == 3)
             #expect(try a.store.parkedChanges().isEmpty)
             let stamps = try s.server.store.changes(after: 0).map(\.change.time.wallMillis)
             #expect(stamps.allSatisfy { $0 <= serverClock.millis + 120_000 }, "the server holds only corrected stamps")

@@ -1,0 +1,173 @@
+import GRDB
+import NavetteCore
+
+/// Who a node works for, which decides the records it holds.
+public struct ViewSpec: Hashable, Sendable {
+    public var agency: String
+    public var counsellor: String?
+    /// A reception desk's view: every seeker of the agency.
+    public var agencyWide: Bool
+
+    public init(agency: String, counsellor: String?, agencyWide: Bool) {
+        self.agency = agency
+        self.counsellor = counsellor
+        self.agencyWide = agencyWide
+    }
+}
+
+extension RecordStore {
+    /// The fields a stub carries: identity and contact only.
+    public static func isStubField(_ field: String?) -> Bool {
+        guard let field else { return true }
+        return field.hasPrefix("identity.") || field.hasPrefix("contact.")
+    }
+
+    /// The records a node with `spec` may hold, each marked `true` when it
+    /// holds only a stub (identity and contact).
+    ///
+    /// Full: the seekers its counsellor follows (referent or temporary
+    /// follower; every seeker of the agency when the view is agency-wide),
+    /// the agency's other records, its agency record, and the national
+    /// workshop catalogue. Stubs: seekers registered to sessions its
+    /// counsellor facilitates. Erased records are in no view.
+    public func view(_ spec: ViewSpec) throws -> [RecordRef: Bool] {
+        try queue.read { db in
+            var out: [RecordRef: Bool] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT collection, id FROM record WHERE erased = 0 AND collection != 'seeker'
+                    AND (agency = :a OR (collection = 'workshop' AND agency IS NULL) OR (collection = 'agency' AND id = :a))
+                    """, arguments: ["a": spec.agency])
+            {
+                out[RecordRef(row["collection"], row["id"])] = false
+            }
+            let seekers: [String]
+            if spec.agencyWide {
+                seekers = try String.fetchAll(
+                    db, sql: "SELECT id FROM record WHERE collection = 'seeker' AND erased = 0 AND agency = ?",
+                    arguments: [spec.agency])
+            } else if let c = spec.counsellor {
+                seekers = try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT r.id FROM record r JOIN record_link l
+                        ON l.collection = 'seeker' AND l.record = r.id AND l.role = 'follower' AND l.value = ?
+                        WHERE r.collection = 'seeker' AND r.erased = 0 AND r.agency = ?
+                        """, arguments: [c, spec.agency])
+            } else {
+                seekers = []
+            }
+            for s in seekers { out[RecordRef("seeker", s)] = false }
+            if let c = spec.counsellor {
+                for s in try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT DISTINCT ls.value FROM record_link ls
+                        JOIN record_link lx ON lx.collection = 'registration' AND lx.record = ls.record AND lx.role = 'session'
+                        JOIN record_link lf ON lf.collection = 'workshopSession' AND lf.record = lx.value
+                            AND lf.role = 'facilitator' AND lf.value = ?
+                        JOIN record r ON r.collection = 'seeker' AND r.id = ls.value AND r.erased = 0
+                        WHERE ls.collection = 'registration' AND ls.role = 'seeker'
+                        """, arguments: [c])
+                where out[RecordRef("seeker", s)] == nil {
+                    out[RecordRef("seeker", s)] = true
+                }
+            }
+            return out
+        }
+    }
+
+    /// The records among `refs` whose every stored change came from `node`:
+    /// records it created and no one else has touched.
+    public func createdOnlyBy(_ node: NodeID, among refs: Set<RecordRef>) throws -> [RecordRef] {
+        try queue.read { db in
+            try refs.sorted { $0.description < $1.description }.filter { ref in
+                let origins = try String.fetchAll(
+                    db, sql: "SELECT DISTINCT origin FROM change WHERE collection = ? AND record = ?",
+                    arguments: [ref.collection, ref.id])
+                return origins == [node.description]
+            }
+        }
+    }
+
+    /// A record's current state as it enters a node's view: whole, or only
+    /// its identity and contact slots for a stub.
+    public func snapshot(_ ref: RecordRef, stub: Bool) throws -> RecordState? {
+        guard var state = try state(ref.collection, ref.id) else { return nil }
+        if stub {
+            state.slots = state.slots.filter { Self.isStubField($0.key.field) }
+            state.erasures = state.erasures.filter { Self.isStubField($0.key.field) }
+        }
+        return state
+    }
+
+    /// Changes after `sequence` that a node holding `view` may see, leaving
+    /// out its own and those of records listed in `skip` (their snapshots
+    /// carry them); a stub sees changes to identity and contact only.
+    public func changes(
+        after sequence: Int64, limit: Int, scanLimit: Int = 5_000, view: [RecordRef: Bool], skip: Set<RecordRef>,
+        excluding excluded: NodeID?
+    ) throws -> LogPage {
+        try queue.read { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT seq, body, origin, collection, record, field FROM change WHERE seq > ? ORDER BY seq LIMIT ?",
+                arguments: [sequence, scanLimit])
+            var out: [(Int64, Change)] = []
+            var last = sequence
+            for row in rows {
+                if out.count == limit { break }
+                let seq: Int64 = row["seq"]
+                last = seq
+                if let excluded, (row["origin"] as String) == excluded.description { continue }
+                let ref = RecordRef(row["collection"], row["record"])
+                guard let stub = view[ref], !skip.contains(ref) else { continue }
+                if stub, !Self.isStubField(row["field"]) { continue }
+                out.append((seq, try Change(encoded: Array((row["body"] as String).utf8))))
+            }
+            let end = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM change") ?? 0
+            return LogPage(changes: out, lastSequence: last, more: last < end)
+        }
+    }
+
+    /// The canonical export of what a node holding `view` should hold.
+    public func exportCanonical(view: [RecordRef: Bool]) throws -> String {
+        var records: [(collection: String, id: String, state: RecordState)] = []
+        for (ref, stub) in view {
+            if let s = try snapshot(ref, stub: stub) { records.append((ref.collection, ref.id, s)) }
+        }
+        return CanonicalExport.document(records: records, schema: configuration.schema).canonicalString
+    }
+
+    /// Merges a snapshot a server sent as a record entered this node's view.
+    public func mergeSnapshots(_ snapshots: [(RecordRef, RecordState)]) throws {
+        try queue.write { db in
+            var session = WriteSession(db: db, schema: configuration.schema)
+            for (ref, incoming) in snapshots {
+                var s = try session.state(ref)
+                s.merge(incoming)
+                session.states[ref] = s
+                session.dirty.insert(ref)
+            }
+            try session.flush()
+        }
+    }
+
+    /// Purges records that left this node's view: no byte of them stays in
+    /// the node's files (`secure_delete`, WAL truncated). Parked refusals
+    /// stay listed (they hold ids and fields, not values).
+    public func drop(_ refs: [RecordRef]) throws {
+        guard !refs.isEmpty else { return }
+        try queue.write { db in
+            for ref in refs {
+                for table in ["change", "record_index", "record_link"] {
+                    let column = table == "change" || table == "record_link" ? "record" : "id"
+                    try db.execute(
+                        sql: "DELETE FROM \(table) WHERE collection = ? AND \(column) = ?", arguments: [ref.collection, ref.id])
+                }
+                try db.execute(sql: "DELETE FROM record WHERE collection = ? AND id = ?", arguments: [ref.collection, ref.id])
+            }
+        }
+        try truncateWAL()
+    }
+}
