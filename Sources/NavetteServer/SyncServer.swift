@@ -53,6 +53,9 @@ public final class SyncServer: Sendable {
                 directory: directory, identity: try Self.identity(registry), configuration: config)
         }
         try self.init(store: store, registry: registry, configuration: configuration, logger: logger)
+        // A store restored from a backup must not bring erased files back.
+        let reerased = try reapplyErasureLedger()
+        if reerased > 0 { logger.warning("erasure ledger re-applied", metadata: ["erasure.count": "\(reerased)"]) }
     }
 
     /// A server over given stores (in memory, for tests).

@@ -111,6 +111,15 @@ public final class ServerRegistry: Sendable {
                     ) WITHOUT ROWID
                     """)
             try db.execute(sql: "CREATE TABLE node_view_epoch (node TEXT PRIMARY KEY, epoch INTEGER NOT NULL) WITHOUT ROWID")
+            // The erasure ledger: erased ids (never values), re-applied at start
+            // so that a store restored from a backup cannot bring them back.
+            try db.execute(
+                sql: """
+                    CREATE TABLE erasure (
+                        collection TEXT NOT NULL, record TEXT NOT NULL, at INTEGER NOT NULL, actor TEXT NOT NULL,
+                        PRIMARY KEY (collection, record)
+                    ) WITHOUT ROWID
+                    """)
             try db.execute(
                 sql: """
                     CREATE TABLE batch (
@@ -385,6 +394,31 @@ public final class ServerRegistry: Sendable {
         try queue.write { db in
             try db.execute(sql: "DELETE FROM node_view WHERE node = ?", arguments: [node.description])
             try db.execute(sql: "DELETE FROM node_view_pending WHERE node = ?", arguments: [node.description])
+        }
+    }
+
+    // MARK: - Erasure ledger
+
+    /// Records erasures in the ledger and the audit log.
+    public func recordErasure(_ refs: [RecordRef], actor: String, now: UInt64) throws {
+        try queue.write { db in
+            for ref in refs {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO erasure (collection, record, at, actor) VALUES (?, ?, ?, ?)",
+                    arguments: [ref.collection, ref.id, Int64(now), actor])
+            }
+            if let first = refs.first {
+                try Self.audit(db, at: now, actor: actor, action: "erase", target: "\(first) and \(refs.count - 1) linked records")
+            }
+        }
+    }
+
+    /// Every erased record, oldest first, with when it was erased.
+    public func erasures() throws -> [(record: RecordRef, at: UInt64)] {
+        try queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM erasure ORDER BY at, collection, record").map {
+                (RecordRef($0["collection"], $0["record"]), UInt64($0["at"] as Int64))
+            }
         }
     }
 

@@ -9,7 +9,7 @@ extension Navette {
     struct Admin: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Enrol and revoke laptops, list them, read the audit log (on the server's data directory).",
-            subcommands: [Enrol.self, Revoke.self, View.self, Nodes.self, Audit.self])
+            subcommands: [Enrol.self, Revoke.self, View.self, Transfer.self, Erase.self, Erasures.self, Nodes.self, Audit.self])
     }
 }
 
@@ -22,6 +22,18 @@ struct ServerDataOptions: ParsableArguments {
             throw CLIError("\(data) holds no server; start one with 'navette serve --data \(data)'")
         }
         return try ServerRegistry.open(directory: data)
+    }
+}
+
+extension ServerDataOptions {
+    /// The server over the data directory (also while `navette serve` runs on it).
+    func syncServer() throws -> SyncServer {
+        _ = try registry()
+        var logger = Logger(label: "navette.admin")
+        logger.logLevel = .warning
+        return try refusing {
+            try SyncServer(directory: data, configuration: ServerConfiguration(wallClock: RecordStore.systemMillis), logger: logger)
+        }
     }
 }
 
@@ -113,6 +125,77 @@ extension Navette.Admin {
                 throw CLIError("no node \(node) is enrolled; 'navette admin nodes' lists them")
             }
             print("Node \(node) now holds \(agencyWide ? "every seeker of its agency" : "the seekers its counsellor follows") from its next sync")
+        }
+    }
+
+    struct Transfer: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move a seeker's file to another agency (and referent).",
+            discussion: """
+                The old agency's laptops drop the file at their next sync; edits they made offline are refused and
+                shown to their counsellors by 'navette status'. The new referent's laptop receives the file whole.
+                """)
+        @OptionGroup var server: ServerDataOptions
+        @Argument(help: "The seeker's id.") var seeker: String
+        @Option(name: .customLong("to-agency"), help: "The agency that takes the file.") var toAgency: String
+        @Option(help: "The counsellor who becomes its referent.") var referent: String?
+
+        func validate() throws {
+            guard RecordKeys.isValidID(toAgency) else { throw ValidationError("'--to-agency' must be an agency code.") }
+            if let referent, !RecordKeys.isValidID(referent) { throw ValidationError("'--referent' must be a counsellor id.") }
+        }
+
+        func run() throws {
+            let sync = try server.syncServer()
+            do {
+                try sync.transfer(seeker: seeker, to: toAgency, referent: referent, actor: "admin")
+            } catch let e as AdminError {
+                throw CLIError("\(e); 'navette admin erasures' and the laptops' 'seeker list' show ids")
+            }
+            print("Transferred seeker \(seeker) to agency \(toAgency)\(referent.map { ", referent \($0)" } ?? " (no referent yet)")")
+        }
+    }
+
+    struct Erase: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Erase a seeker and their registrations everywhere (a GDPR erasure).",
+            discussion: """
+                Purges every stored value on the server, change log included, records the ids in the erasure
+                ledger (re-applied after a restore), and makes every laptop holding the file purge it at its next
+                sync. 'navette admin erasures' shows which laptops have not purged yet.
+                """)
+        @OptionGroup var server: ServerDataOptions
+        @Argument(help: "The seeker's id.") var seeker: String
+
+        func run() throws {
+            let sync = try server.syncServer()
+            let erased: [RecordRef]
+            do {
+                erased = try sync.erase(seeker: seeker, actor: "admin")
+            } catch let e as AdminError {
+                throw CLIError(e.description)
+            }
+            let holders = try sync.registry.holders(of: RecordRef("seeker", seeker))
+            print("Erased seeker \(seeker) and \(erased.count - 1) registration\(erased.count == 2 ? "" : "s") on the server")
+            print("\(holders.count) laptop\(holders.count == 1 ? "" : "s") still hold\(holders.count == 1 ? "s" : "") it and will purge it at the next sync")
+        }
+    }
+
+    struct Erasures: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List erasure requests from counsellors, and erasures some laptops have not purged yet.")
+        @OptionGroup var server: ServerDataOptions
+        func run() throws {
+            let all = try server.syncServer().erasureStatus()
+            if all.isEmpty {
+                print("(no erasure requested or pending)")
+                return
+            }
+            Output.table(
+                ["seeker", "state", "laptops still holding it"],
+                all.map { e in
+                    [e.seeker, e.erased ? "erased" : "requested", e.erased ? (e.pendingOn.isEmpty ? "none" : e.pendingOn.map(\.description).joined(separator: " ")) : "-"]
+                })
         }
     }
 

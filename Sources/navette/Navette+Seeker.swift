@@ -6,7 +6,7 @@ extension Navette {
     struct SeekerCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "seeker", abstract: "Create, edit, find and erase job-seeker files.",
-            subcommands: [Add.self, Set.self, Show.self, List.self, Match.self, Erase.self])
+            subcommands: [Add.self, Set.self, Show.self, List.self, Match.self, Erase.self, RequestErasure.self])
     }
 }
 
@@ -161,8 +161,31 @@ extension Navette.SeekerCommand {
 
         func run() throws {
             let store = try node.open()
+            if try store.meta("sync.server") != nil {
+                throw CLIError(
+                    "on an enrolled laptop erasure is an administrator's operation: 'navette seeker request-erasure \(id)' flags the request for them")
+            }
             let erased = try refusing { try store.eraseSeeker(id) }
             print("Erased seeker \(id) and \(erased.count - 1) registration\(erased.count == 2 ? "" : "s")")
+        }
+    }
+}
+
+extension Navette.SeekerCommand {
+    struct RequestErasure: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "request-erasure",
+            abstract: "Flag a seeker's request to be erased, for the administrator (after the next sync).")
+        @OptionGroup var node: NodeOptions
+        @Argument(help: "The seeker's id.") var id: String
+
+        func run() throws {
+            let store = try node.open()
+            try refusing {
+                _ = try existing(store, "seeker", id, hint: "no seeker has the id \(id); 'navette seeker list' shows them")
+                try store.edit("seeker", id, [.set("erasureRequested", true)])
+            }
+            print("Erasure requested for seeker \(id); an administrator carries it out after your next sync")
         }
     }
 }
