@@ -135,7 +135,9 @@ extension SyncServer {
             .encoded(secret: cursorSecret, node: node.id, agency: node.agency)
         let body = PullResponse(
             drops: leaving.map { ($0.collection, $0.id) }, snapshots: snapshots, changes: page.changes.map(\.change),
-            cursor: next, more: page.more || allEntering.count > entering.count
+            // A page that changed the view asks for one more pull, whose cursor
+            // confirms it: the server then knows what the node holds (and purged).
+            cursor: next, more: page.more || allEntering.count > entering.count || !entering.isEmpty || !leaving.isEmpty
         ).body
         return respond(200, body, to: request.parts)
     }

@@ -110,4 +110,43 @@ struct ServerCommandTests {
         let status = try NavetteProcess.run(["status", "--dir", node]).stdout
         #expect(!export.contains(key) && !status.contains(key))
     }
+
+    @Test func anAdminWidensTransfersAndErasesFromTheCommandLine() throws {
+        let dir = try TemporaryDirectory(prefix: "navette-admin")
+        defer { dir.remove() }
+        let data = dir.appending("server")
+        let (server, url) = try Self.startServer(data: data, output: dir.appending("serve.log"))
+        defer { if server.isRunning { server.terminate() } }
+        func run(_ args: String...) throws -> NavetteProcess.Result { try NavetteProcess.run(args) }
+        let a = dir.appending("a"), desk = dir.appending("desk")
+        for (node, counsellor) in [(a, "c1"), (desk, "reception")] {
+            let code = try run("admin", "enrol", "--data", data, "--agency", "069-lyon-3", "--counsellor", counsellor).lastLine
+            #expect(try run("node", "init", "--dir", node, "--name", counsellor, "--server", url, "--code", code).status == 0)
+        }
+        let id = try run("seeker", "add", "--dir", a, "--first-name", "Zq", "--last-name", "Admin").lastLine
+        #expect(try run("sync", "--dir", a).status == 0)
+        #expect(try run("sync", "--dir", desk).status == 0)
+        #expect(try run("seeker", "list", "--dir", desk).stdout.contains("(none)"))
+        let deskID = try RecordStore.open(directory: desk).identity.node.description
+        #expect(try run("admin", "view", "--data", data, deskID, "--agency-wide").status == 0)
+        #expect(try run("sync", "--dir", desk).status == 0)
+        #expect(try run("seeker", "list", "--dir", desk).stdout.contains(id))
+
+        // Erasure: the laptop only requests it; the admin carries it out.
+        let refused = try run("seeker", "erase", "--dir", a, id)
+        #expect(refused.status != 0 && refused.stderr.contains("request-erasure"))
+        #expect(try run("seeker", "request-erasure", "--dir", a, id).status == 0)
+        #expect(try run("sync", "--dir", a).status == 0)
+        #expect(try run("admin", "erasures", "--data", data).stdout.contains("requested"))
+        let erased = try run("admin", "erase", "--data", data, id)
+        #expect(erased.status == 0 && erased.stdout.contains("2 laptops still hold it"), "\(erased.stdout)\(erased.stderr)")
+        for node in [a, desk] { #expect(try run("sync", "--dir", node).status == 0) }
+        #expect(try run("admin", "erasures", "--data", data).stdout.contains("none"))
+        #expect(try run("seeker", "list", "--dir", desk).stdout.contains("(none)"))
+
+        let transfer = try run("admin", "transfer", "--data", data, "no-such-seeker", "--to-agency", "075-paris-1")
+        #expect(transfer.status != 0 && transfer.stderr.contains("no seeker has the id"))
+        let audit = try run("admin", "audit", "--data", data).stdout
+        for action in ["view-widen", "erase"] { #expect(audit.contains(action)) }
+    }
 }
