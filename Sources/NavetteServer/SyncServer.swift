@@ -128,6 +128,8 @@ public final class SyncServer: Sendable {
             return try enrol(request)
         case ("POST", "/v1/auth/challenge"):
             return try challenge(request)
+        case (_, let path) where path.hasPrefix("/v1/admin/"):
+            return try admin(request)
         case ("POST", "/v1/sync/push"):
             let node = try authenticate(request, hasBody: true)
             return try push(request, node: node)

@@ -153,6 +153,20 @@ public final class ServerRegistry: Sendable {
         }
     }
 
+    /// Replaces the secret named `name`.
+    public func setSecret(_ name: String, _ value: [UInt8]) throws {
+        try queue.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO secret (name, value) VALUES (?, ?)", arguments: [name, Data(value)])
+        }
+    }
+
+    /// The secret named `name`, if it was ever set.
+    public func existingSecret(_ name: String) throws -> [UInt8]? {
+        try queue.read { db in
+            try Data.fetchOne(db, sql: "SELECT value FROM secret WHERE name = ?", arguments: [name]).map(Array.init)
+        }
+    }
+
     // MARK: - Enrolment
 
     static let codeAlphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")  // Crockford base32

@@ -9,7 +9,10 @@ extension Navette {
     struct Admin: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Enrol and revoke laptops, list them, read the audit log (on the server's data directory).",
-            subcommands: [Enrol.self, Revoke.self, View.self, Transfer.self, Erase.self, Erasures.self, Nodes.self, Audit.self])
+            subcommands: [
+                Enrol.self, Revoke.self, View.self, Transfer.self, Erase.self, Erasures.self, Nodes.self, Audit.self,
+                Token.self,
+            ])
     }
 }
 
@@ -243,6 +246,18 @@ extension Navette.Admin {
             if s < 60 { return "ok" }
             let text = s >= 86_400 ? "\(s / 86_400)d" : s >= 3_600 ? "\(s / 3_600)h" : "\(s / 60)m"
             return "\(ms > 0 ? "+" : "-")\(text)"
+        }
+    }
+
+    struct Token: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a new token for the admin HTTP API (the previous one stops working).",
+            discussion: "Send it as 'Authorization: Bearer TOKEN', over HTTPS. Only its digest is kept: store it safely.")
+        @OptionGroup var server: ServerDataOptions
+        func run() throws {
+            let token = try server.syncServer().rotateAdminToken(actor: "admin")
+            print("New admin API token (shown once):")
+            print(token)
         }
     }
 
