@@ -21,12 +21,14 @@ extension SyncServer {
             throw Problem(e.message.contains("schema version") ? .upgradeRequired : .malformedRequest, e.message)
         }
         received.withLock { $0 += push.changes.count }
+        metrics.pushed(push.changes.count)
         if let previous = try registry.batchResponse(node: node.id, batch: push.batch) {
             return respond(200, previous, to: request.parts)
         }
         let (accepted, refused) = try authorise(push.changes, node: node)
         _ = try store.apply(accepted)
         try registry.addRefused(node.id, count: refused.count)
+        for r in refused { metrics.refused(r.reason) }
         // Records the node created itself are on it: they count as held, so
         // they are not sent back to it — and, if they are not in its view
         // (a file created for another counsellor), its next pull drops them.
@@ -49,8 +51,11 @@ extension SyncServer {
         let refs = Set(changes.map { RecordRef($0.collection, $0.record) })
         let known = try store.agencies(of: refs)
         var setInBatch: [RecordRef: String] = [:]
+        // A record the server does not know yet belongs to the agency its
+        // first change in the batch gives it (a later move is refused below).
         for c in changes where c.field == "agency" && c.operation == .set {
-            if let a = c.value?.stringValue { setInBatch[RecordRef(c.collection, c.record)] = a }
+            let ref = RecordRef(c.collection, c.record)
+            if setInBatch[ref] == nil, let a = c.value?.stringValue { setInBatch[ref] = a }
         }
         let horizon = nowMillis + configuration.changeFromFutureBound
         var accepted: [Change] = []
@@ -130,6 +135,7 @@ extension SyncServer {
                 snapshots.append(Snapshot(collection: ref.collection, record: ref.id, state: state, stub: stub))
             }
         }
+        metrics.pulled(page.changes.count)
         let nextEpoch = entering.isEmpty && leaving.isEmpty ? current : try registry.sendView(node.id, entering: entering, leaving: leaving)
         let next = Cursor(incarnation: incarnation, sequence: page.lastSequence, epoch: nextEpoch)
             .encoded(secret: cursorSecret, node: node.id, agency: node.agency)

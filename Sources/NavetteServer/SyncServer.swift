@@ -30,6 +30,8 @@ public final class SyncServer: Sendable {
     let authority: Mutex<String>
     let rate: Mutex<[NodeID: (minute: UInt64, count: Int)]> = Mutex([:])
     let received = Mutex(0)
+    /// The server's metrics (`GET /metrics`).
+    public let metrics = ServerMetrics()
 
     /// Changes received in pushes since start, duplicates included: what the
     /// nodes sent, for tests and metrics.
@@ -107,6 +109,7 @@ public final class SyncServer: Sendable {
         do {
             return try await route(IncomingRequest(parts: parts, body: request.body))
         } catch let problem as Problem {
+            metrics.problem(problem.type.code)
             return respond(problem, to: parts)
         } catch {
             logger.error("request failed", metadata: ["error.type": "\(type(of: error))"])
@@ -124,6 +127,9 @@ public final class SyncServer: Sendable {
             return respond(200, JSONValue.object(["status": "ok", "incarnation": .string(incarnation)]).canonicalBytes, to: p)
         case ("GET", "/v1/server-keys"):
             return respond(200, keys.body, to: p)
+        case ("GET", "/metrics"):
+            let pending = try registry.erasures().reduce(0) { $0 + (try registry.holders(of: $1.record).count) }
+            return respond(200, try metrics.exposition(registry, erasuresPending: pending), contentType: "text/plain; version=0.0.4", to: p)
         case ("POST", "/v1/enrol"):
             return try enrol(request)
         case ("POST", "/v1/auth/challenge"):

@@ -56,3 +56,27 @@ struct AdminAPITests {
         }
     }
 }
+
+extension AdminAPITests {
+    @Test func metricsCountSyncsRefusalsNodesAndPendingErasures() async throws {
+        try await withServer { s in
+            let a = try Laptop(1, clock: s.clock, logs: s.logs)
+            defer { a.dir.remove() }
+            try await a.engine.enrol(server: s.url, code: try s.code())
+            let id = try a.store.createRecord("seeker", [.set("agency", "069-lyon-3"), .set("referent", "c1"), .set("identity.lastName", "Zqmetric")])
+            try a.store.edit("seeker", id, [.set("agency", "075-paris-1")])  // refused
+            _ = try await a.engine.sync()
+            try s.server.erase(seeker: id, actor: "test")
+            let r = try await call(s, "GET", "/metrics", token: nil)
+            #expect(r.status == 200)
+            let text = String(decoding: r.body, as: UTF8.self)
+            for line in [
+                #"navette_syncs_total{kind="push"} 1"#, #"navette_refused_changes_total{reason="agency-change-not-allowed"} 1"#,
+                #"navette_nodes{status="active"} 1"#, "navette_erasures_pending 1", "navette_changes_in_total 4",
+            ] {
+                #expect(text.contains(line), "missing: \(line)")
+            }
+            #expect(!text.contains("Zqmetric") && !text.contains(id) && !text.contains(a.store.identity.node.description))
+        }
+    }
+}

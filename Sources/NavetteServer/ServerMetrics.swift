@@ -1,0 +1,67 @@
+import NavetteStore
+import Prometheus
+
+/// The server's metrics, in Prometheus form at `GET /metrics`: counts and
+/// states only — never ids of people, values, or node ids.
+///
+/// | metric | what |
+/// |---|---|
+/// | `navette_syncs_total{kind}` | pushes and pulls answered |
+/// | `navette_changes_in_total` / `navette_changes_out_total` | changes received in pushes, sent in pulls |
+/// | `navette_refused_changes_total{reason}` | pushed changes refused, by reason |
+/// | `navette_problems_total{type}` | requests refused, by problem type |
+/// | `navette_nodes{status}` | enrolled nodes by status |
+/// | `navette_nodes_by_clock_offset{offset}` | nodes by how far their clock was at their last request |
+/// | `navette_erasures_pending` | erased files some laptop still holds |
+public final class ServerMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    let pushes: Counter
+    let pulls: Counter
+    let changesIn: Counter
+    let changesOut: Counter
+
+    init() {
+        pushes = registry.makeCounter(name: "navette_syncs_total", labels: [("kind", "push")])
+        pulls = registry.makeCounter(name: "navette_syncs_total", labels: [("kind", "pull")])
+        changesIn = registry.makeCounter(name: "navette_changes_in_total")
+        changesOut = registry.makeCounter(name: "navette_changes_out_total")
+    }
+
+    func pushed(_ changes: Int) {
+        pushes.increment()
+        changesIn.increment(by: Int64(changes))
+    }
+
+    func pulled(_ changes: Int) {
+        pulls.increment()
+        changesOut.increment(by: Int64(changes))
+    }
+
+    func refused(_ reason: String) {
+        registry.makeCounter(name: "navette_refused_changes_total", labels: [("reason", reason)]).increment()
+    }
+
+    func problem(_ type: String) {
+        registry.makeCounter(name: "navette_problems_total", labels: [("type", type)]).increment()
+    }
+
+    /// The exposition text, with the gauges computed now from the registry.
+    func exposition(_ nodes: ServerRegistry, erasuresPending: Int) throws -> [UInt8] {
+        let all = try nodes.nodes()
+        for status in ["active", "revoked"] {
+            registry.makeGauge(name: "navette_nodes", labels: [("status", status)])
+                .set(Double(all.filter { $0.status.rawValue == status }.count))
+        }
+        func bucket(_ ms: Int64?) -> String {
+            guard let ms else { return "unknown" }
+            let s = abs(ms) / 1000
+            return s < 60 ? "under-1m" : s < 3_600 ? "under-1h" : s < 86_400 ? "under-1d" : "over-1d"
+        }
+        for b in ["unknown", "under-1m", "under-1h", "under-1d", "over-1d"] {
+            registry.makeGauge(name: "navette_nodes_by_clock_offset", labels: [("offset", b)])
+                .set(Double(all.filter { bucket($0.clockSkew) == b }.count))
+        }
+        registry.makeGauge(name: "navette_erasures_pending").set(Double(erasuresPending))
+        return registry.emitToBuffer()
+    }
+}
