@@ -155,10 +155,14 @@ public struct SyncEngine: Sendable {
         do {
             try await drive(server, keys: keys, report: &report, progress: progress)
         } catch let e as SyncError where e.problem == ProblemType.cursorExpired.code {
-            // The server's store was restored from a backup: pull everything
-            // again and push again what it may have lost.
+            // The server no longer has our place in its history: rebuild the view
+            // from snapshots (own unsynced changes were pushed first). After a
+            // restore from backup, also push everything again: it may have lost some.
             try store.setMeta("sync.cursor", nil)
-            try store.setCheckpoint(peer: Self.serverPeer, sequence: 0, force: true)
+            try store.setMeta("sync.bootstrap", "1")
+            if e.message.contains("restored") {
+                try store.setCheckpoint(peer: Self.serverPeer, sequence: 0, force: true)
+            }
             try await drive(server, keys: keys, report: &report, progress: progress)
         }
         try store.setMeta("sync.lastSync", String(store.now()))
@@ -254,14 +258,26 @@ public struct SyncEngine: Sendable {
         progress: @Sendable (SyncProgress) -> Void
     ) async throws -> Bool {
         var query = "limit=\(pullPageSize)"
-        if let cursor = try store.meta("sync.cursor") { query = "cursor=\(cursor)&" + query }
+        let bootstrapping = try store.meta("sync.bootstrap") != nil
+        if let cursor = try store.meta("sync.cursor") {
+            query = "cursor=\(cursor)&" + query
+        } else if bootstrapping {
+            query = "bootstrap=1&" + query
+        }
         let (status, body, _) = try await exchange(
             server, method: "GET", path: "/v1/sync/pull", query: query, body: nil, keys: keys, report: &report)
         guard status == 200, let page = try? PullResponse(body: body) else {
             throw SyncError(.untrustedResponse, "the server's answer to a pull is malformed")
         }
         // Records leaving the view are purged, records entering it merged,
-        // then the changes applied.
+        // then the changes applied. A bootstrap also purges what the view no
+        // longer holds.
+        if let view = page.view {
+            let keep = Set(view.map { RecordRef($0.collection, $0.record) })
+            let local = try store.allStates().map { RecordRef($0.collection, $0.id) }
+            try store.drop(local.filter { !keep.contains($0) })
+            try store.setMeta("sync.bootstrap", nil)
+        }
         try store.drop(page.drops.map { RecordRef($0.collection, $0.record) })
         try store.mergeSnapshots(page.snapshots.map { (RecordRef($0.collection, $0.record), $0.state) })
         let summary = try store.apply(page.changes)

@@ -67,6 +67,19 @@ extension SyncServer {
         return erased
     }
 
+    /// Drops from the change log what is older than `keepDays` days: laptops
+    /// whose place in the history is older rebuild their view from snapshots
+    /// (`cursor-expired`), losing none of their own unsynced changes.
+    ///
+    /// - Returns: the log's new horizon.
+    @discardableResult
+    public func compactHistory(keepDays: Int, actor: String) throws -> Int64 {
+        let cutoff = nowMillis - UInt64(keepDays) * 86_400_000
+        let horizon = try store.compactLog(before: cutoff)
+        try registry.audit(actor: actor, action: "compact", target: "history through sequence \(horizon)", at: nowMillis)
+        return horizon
+    }
+
     /// Erases again what the ledger says was erased, if the store holds it
     /// (a store restored from a backup taken before the erasure).
     ///

@@ -83,12 +83,16 @@ extension SyncServer {
     /// after its cursor, never its own.
     func pull(_ request: IncomingRequest, node: NodeRecord) throws -> OutgoingResponse {
         var cursorText: String?
+        var bootstrap = false
         var limit = configuration.maximumPullChanges
         for pair in (request.parts.query ?? "").split(separator: "&") where !pair.isEmpty {
             let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
             guard kv.count == 2 else { throw Problem(.malformedRequest, "the query must be cursor=…&limit=…") }
             switch kv[0] {
             case "cursor": cursorText = kv[1]
+            case "bootstrap":
+                guard kv[1] == "1" else { throw Problem(.malformedRequest, "bootstrap must be 1") }
+                bootstrap = true
             case "limit":
                 guard let n = Int(kv[1]), (1...configuration.maximumPullChanges).contains(n) else {
                     throw Problem(.malformedRequest, "limit must be between 1 and \(configuration.maximumPullChanges)")
@@ -111,10 +115,20 @@ extension SyncServer {
             guard cursor.incarnation == incarnation else {
                 throw Problem(
                     .cursorExpired, "the server's store changed (restored from a backup); pull from the start and push again",
-                    extensions: ["incarnation": .string(incarnation)])
+                    extensions: ["incarnation": .string(incarnation), "reason": "restored"])
+            }
+            guard cursor.sequence >= (try store.logHorizon()) else {
+                throw Problem(
+                    .cursorExpired, "the server no longer keeps history that old; pull again from snapshots",
+                    extensions: ["reason": "compacted"])
             }
             after = cursor.sequence
             epoch = cursor.epoch
+        }
+        if bootstrap {
+            guard cursorText == nil else { throw Problem(.malformedRequest, "a bootstrap pull has no cursor") }
+            // The node starts again: it gets its whole view as snapshots, and the list to keep.
+            try registry.resetView(node.id)
         }
         let current = try registry.confirmView(node.id, epoch: epoch)
         let held = try registry.confirmedView(node.id)
@@ -140,7 +154,9 @@ extension SyncServer {
         let next = Cursor(incarnation: incarnation, sequence: page.lastSequence, epoch: nextEpoch)
             .encoded(secret: cursorSecret, node: node.id, agency: node.agency)
         let body = PullResponse(
-            drops: leaving.map { ($0.collection, $0.id) }, snapshots: snapshots, changes: page.changes.map(\.change),
+            drops: leaving.map { ($0.collection, $0.id) }, snapshots: snapshots,
+            view: bootstrap ? view.keys.sorted { $0.description < $1.description }.map { ($0.collection, $0.id) } : nil,
+            changes: page.changes.map(\.change),
             // A page that changed the view asks for one more pull, whose cursor
             // confirms it: the server then knows what the node holds (and purged).
             cursor: next, more: page.more || allEntering.count > entering.count || !entering.isEmpty || !leaving.isEmpty

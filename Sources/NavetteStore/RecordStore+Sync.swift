@@ -185,3 +185,32 @@ extension RecordStore {
         }
     }
 }
+
+extension RecordStore {
+    /// Removes from the change log the changes made (by their stamps)
+    /// before `cutoff`, which record states no longer need: a server's
+    /// bounded history.
+    ///
+    /// - Returns: the log's new horizon: the last sequence removed (0 when
+    ///   nothing was).
+    @discardableResult
+    public func compactLog(before cutoff: UInt64) throws -> Int64 {
+        let horizon = try queue.write { db -> Int64 in
+            let cutoffTime = Int64(bitPattern: Timestamp(wallMillis: cutoff, counter: 0).rawValue)
+            guard let last = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM change WHERE time < ?", arguments: [cutoffTime])
+            else { return try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'horizon'").flatMap { $0 } ?? 0 }
+            try db.execute(sql: "DELETE FROM change WHERE seq <= ?", arguments: [last])
+            try db.execute(
+                sql: "INSERT INTO meta (key, value) VALUES ('horizon', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                arguments: [String(last)])
+            return last
+        }
+        try truncateWAL()
+        return horizon
+    }
+
+    /// The last sequence compacted away (0 when the whole log is there).
+    public func logHorizon() throws -> Int64 {
+        try meta("horizon").flatMap(Int64.init) ?? 0
+    }
+}

@@ -200,13 +200,20 @@ public struct Snapshot: Hashable, Sendable {
 public struct PullResponse: Hashable, Sendable {
     public var drops: [(collection: String, record: String)]
     public var snapshots: [Snapshot]
+    /// On a bootstrap (`?bootstrap=1`), every record of the node's view: the
+    /// node drops what it holds beyond it.
+    public var view: [(collection: String, record: String)]?
     public var changes: [Change]
     /// The cursor to pull from next (opaque; bound to the node).
     public var cursor: String
     /// Whether more changes wait after this page.
     public var more: Bool
 
-    public init(drops: [(collection: String, record: String)] = [], snapshots: [Snapshot] = [], changes: [Change], cursor: String, more: Bool) {
+    public init(
+        drops: [(collection: String, record: String)] = [], snapshots: [Snapshot] = [],
+        view: [(collection: String, record: String)]? = nil, changes: [Change], cursor: String, more: Bool
+    ) {
+        self.view = view
         self.drops = drops
         self.snapshots = snapshots
         self.changes = changes
@@ -224,6 +231,9 @@ public struct PullResponse: Hashable, Sendable {
         if !drops.isEmpty {
             o["drops"] = .array(drops.map { ["collection": .string($0.collection), "record": .string($0.record)] })
         }
+        if let view {
+            o["view"] = .array(view.map { ["collection": .string($0.collection), "record": .string($0.record)] })
+        }
         if !snapshots.isEmpty {
             o["snapshots"] = .array(
                 snapshots.map {
@@ -237,13 +247,19 @@ public struct PullResponse: Hashable, Sendable {
     }
 
     public init(body: [UInt8]) throws {
-        let r = try ObjectReader(body, "pull response", allowed: ["changes", "cursor", "more", "drops", "snapshots"])
+        let r = try ObjectReader(body, "pull response", allowed: ["changes", "cursor", "more", "drops", "snapshots", "view"])
         changes = try r.changes("changes")
         cursor = try r.string("cursor", maxLength: 512)
         more = try r.bool("more")
         drops = try (r.members["drops"]?.arrayValue ?? []).map { d in
             let e = try ObjectReader(d, "drop", allowed: ["collection", "record"])
             return (try e.string("collection", maxLength: 64), try e.string("record", maxLength: 128))
+        }
+        view = try r.members["view"]?.arrayValue.map { items in
+            try items.map { d in
+                let e = try ObjectReader(d, "view entry", allowed: ["collection", "record"])
+                return (try e.string("collection", maxLength: 64), try e.string("record", maxLength: 128))
+            }
         }
         snapshots = try (r.members["snapshots"]?.arrayValue ?? []).map { v in
             let e = try ObjectReader(v, "snapshot", allowed: ["collection", "record", "state", "stub"])

@@ -11,7 +11,7 @@ extension Navette {
             abstract: "Enrol and revoke laptops, list them, read the audit log (on the server's data directory).",
             subcommands: [
                 Enrol.self, Revoke.self, View.self, Transfer.self, Erase.self, Erasures.self, Nodes.self, Audit.self,
-                Token.self,
+                Token.self, Compact.self,
             ])
     }
 }
@@ -246,6 +246,22 @@ extension Navette.Admin {
             if s < 60 { return "ok" }
             let text = s >= 86_400 ? "\(s / 86_400)d" : s >= 3_600 ? "\(s / 3_600)h" : "\(s / 60)m"
             return "\(ms > 0 ? "+" : "-")\(text)"
+        }
+    }
+
+    struct Compact: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Drop change history older than a horizon; laptops behind it rebuild their view from snapshots.")
+        @OptionGroup var server: ServerDataOptions
+        @Option(name: .customLong("keep-days"), help: "How many days of history to keep.") var keepDays = 90
+
+        func validate() throws {
+            guard keepDays >= 1 else { throw ValidationError("'--keep-days' must be at least 1, not \(keepDays).") }
+        }
+
+        func run() throws {
+            let horizon = try server.syncServer().compactHistory(keepDays: keepDays, actor: "admin")
+            print("History kept for \(keepDays) days; the log now starts after sequence \(horizon)")
         }
     }
 

@@ -170,3 +170,35 @@ struct ViewTests {
         }
     }
 }
+
+extension ViewTests {
+    @Test func aLaptopBehindTheHistoryHorizonRebuildsItsViewWithoutLosingItsWork() async throws {
+        try await withServer { s in
+            var f = Fleet(s: s)
+            defer { f.remove() }
+            try await f.add(1, agency: "069-lyon-3", counsellor: "c1")
+            try await f.add(2, agency: "069-lyon-3", counsellor: "c1")
+            let a = f.laptops[0].laptop, b = f.laptops[1].laptop
+            let kept = try a.store.createRecord("seeker", [.set("agency", "069-lyon-3"), .set("referent", "c1"), .set("identity.lastName", "Kept")])
+            let moved = try a.store.createRecord("seeker", [.set("agency", "069-lyon-3"), .set("referent", "c1"), .set("identity.lastName", "Zqleaves")])
+            try await f.syncAll()
+            // B goes offline for six weeks, and works meanwhile.
+            try b.store.edit("seeker", kept, [.set("contact.phone", "0600000003")])
+            for i in 0..<20 { try a.store.edit("seeker", kept, [.increment("unansweredContactAttempts", by: 1), .set("notes", .string("n\(i)"))]) }
+            try a.store.edit("seeker", moved, [.set("referent", "c5")])
+            _ = try await a.engine.sync()
+            s.clock.advance(by: 42 * 86_400_000)
+            let horizon = try s.server.compactHistory(keepDays: 30, actor: "admin")
+            #expect(horizon > 0)
+            let report = try await b.engine.sync()
+            #expect(report.pushed == 1, "B's own work went first")
+            #expect(try !f.holds(1, moved), "the file that left B's view while it was away is gone")
+            let phone = try s.server.store.state("seeker", kept)!.view(of: Schema.navette.field("seeker", "contact.phone")!)
+            #expect(phone.shown == "0600000003", "nothing of B's work was lost")
+            try await f.syncAll()
+            try f.expectViews("after a bootstrap")
+            try b.store.truncateWAL()
+            #expect(try filesContaining("Zqleaves", under: b.path).isEmpty)
+        }
+    }
+}
