@@ -55,3 +55,30 @@ struct RestartTests {
         }
     }
 }
+
+extension RestartTests {
+    @Test func theErasureLedgerErasesAgainWhatARestoredStoreBringsBack() async throws {
+        let dir = try TemporaryDirectory(prefix: "navette-ledger")
+        defer { dir.remove() }
+        let clock = ManualClock(millis: 1_767_600_000_000)
+        let data = dir.appending("server")
+        let storeFile = RecordStore.storePath(directory: data)
+        let id = try await withDiskServer(data, clock: clock) { server, _ in
+            let id = try server.store.createRecord("seeker", [.set("agency", "069-lyon-3"), .set("identity.lastName", "Zqrestored")])
+            return id
+        }
+        // A backup of the store taken before the erasure.
+        try FileManager.default.copyItem(atPath: storeFile, toPath: dir.appending("backup.sqlite"))
+        try await withDiskServer(data, clock: clock) { server, _ in
+            try server.erase(seeker: id, actor: "admin")
+        }
+        // The store is restored from the backup; the registry (and its ledger) is not.
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: storeFile + suffix) }
+        try FileManager.default.copyItem(atPath: dir.appending("backup.sqlite"), toPath: storeFile)
+        try await withDiskServer(data, clock: clock) { server, _ in
+            #expect(try server.store.state("seeker", id)?.isErased == true, "the ledger erased it again at start")
+            try server.store.truncateWAL()
+        }
+        #expect(try filesContaining("Zqrestored", under: data).isEmpty)
+    }
+}
