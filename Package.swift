@@ -8,6 +8,7 @@ import PackageDescription
 
 // Third-party products, named once.
 let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
+let sqlite: Target.Dependency = .product(name: "GRDBSQLite", package: "GRDB.swift")
 let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let structuredFields: Target.Dependency = .product(
@@ -31,6 +32,7 @@ let package = Package(
     products: [
         .executable(name: "navette", targets: ["navette"]),
         .executable(name: "navette-datagen", targets: ["navette-datagen"]),
+        .executable(name: "navette-bench", targets: ["navette-bench"]),
         .library(name: "NavetteCore", targets: ["NavetteCore"]),
         .library(name: "NavetteStore", targets: ["NavetteStore"]),
         .library(name: "NavetteWire", targets: ["NavetteWire"]),
@@ -85,6 +87,15 @@ let package = Package(
             path: "Tools/navette-datagen"
         ),
 
+        .executableTarget(
+            name: "navette-bench",
+            dependencies: [
+                "NavetteCore", "NavetteStore", "NavetteWire", "NavetteServer", "NavetteClient", "NavetteTesting",
+                argumentParser, logging, sqlite, crypto,
+            ],
+            path: "Tools/navette-bench"
+        ),
+
         // MARK: - Tests
         .testTarget(name: "NavetteCoreTests", dependencies: ["NavetteCore", "NavetteTesting"]),
         .testTarget(name: "NavetteWireTests", dependencies: ["NavetteWire", "NavetteCore", crypto]),
@@ -95,7 +106,7 @@ let package = Package(
                 serviceLifecycle,
             ]
         ),
-        .testTarget(name: "NavetteCLITests", dependencies: ["navette", "navette-datagen", "NavetteCore", "NavetteStore", "NavetteTesting"]),
+        .testTarget(name: "NavetteCLITests", dependencies: ["navette", "navette-datagen", "navette-bench", "NavetteCore", "NavetteStore", "NavetteTesting"]),
     ]
 )
 

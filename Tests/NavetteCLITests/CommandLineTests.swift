@@ -223,4 +223,21 @@ struct CommandLineTests {
         try Data((changes.prefix(3).map(\.encoded) + [#"{"id":"x"}"#]).joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: bad))
         try expectRefusal(["import", "@dir", bad], mentions: "line 4 is not a change")
     }
+
+    @Test func theBenchmarkToolRunsItsQuickFormAndWritesJSON() throws {
+        let tool = URL(fileURLWithPath: NavetteProcess.executable).deletingLastPathComponent().appendingPathComponent("navette-bench").path
+        let out = dir.appending("bench.json")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = ["--quick", "--json", out]
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let doc = try JSONValue(parsing: Array(try Data(contentsOf: URL(fileURLWithPath: out))))
+        let ids = doc["scenarios"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
+        #expect(ids == ["local-write", "apply", "bootstrap", "no-op-sync", "wire-bytes", "catch-up"])
+        // A smoke test: figures exist; timings are judged by the release run, not here.
+        #expect(doc["scenarios"]?.arrayValue?.allSatisfy { $0["baseline"]?.objectValue?.isEmpty == false } == true)
+    }
 }

@@ -1,0 +1,266 @@
+// navette-bench: how fast, how small, how close to the baseline. Every figure
+// is printed beside a baseline measured in the same run; ratios are what hold
+// on a shared, noisy machine.
+import ArgumentParser
+import Crypto
+import Foundation
+import Logging
+import NavetteClient
+import NavetteCore
+import NavetteServer
+import NavetteStore
+import NavetteTesting
+import NavetteWire
+
+@main
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "navette-bench",
+        abstract: "Benchmarks: local write, apply, wire bytes, no-op sync, bootstrap and catch-up.",
+        discussion: "Build it in release mode: swift run -c release navette-bench [--quick] [--json FILE].")
+
+    @Flag(help: "Small sizes, every scenario in well under two minutes (a smoke test).") var quick = false
+    @Option(help: "Also write the results as JSON to this file.") var json: String?
+    @Option(help: "The seed of the generated data.") var seed: UInt64 = 1
+
+    mutating func run() async throws {
+        var results: [Scenario] = []
+        let dir = try TemporaryDirectory(prefix: "navette-bench")
+        defer { dir.remove() }
+        results.append(try localWrite(dir))
+        results.append(try apply(dir))
+        results += try await sync(dir)
+        print(Scenario.table(results))
+        if let json {
+            let doc: JSONValue = [
+                "tool": "navette-bench", "quick": .bool(quick), "seed": .int(Int64(seed)),
+                "machine": .string(machine()), "scenarios": .array(results.map(\.json)),
+            ]
+            try Data(doc.canonicalBytes).write(to: URL(fileURLWithPath: json))
+            print("wrote \(json)")
+        }
+    }
+
+    // MARK: - 1. Local write
+
+    func localWrite(_ dir: TemporaryDirectory) throws -> Scenario {
+        let n = quick ? 60 : 400
+        let store = try RecordStore.create(
+            directory: dir.appending("local"), identity: NodeIdentity(node: NodeID(rawValue: 1), name: "bench", agency: "a"))
+        let id = try store.createRecord("seeker", [.set("agency", "a"), .set("identity.lastName", "Bench")])
+        var ours: [Double] = []
+        for i in 0..<n {
+            let t = ContinuousClock.now
+            try store.edit("seeker", id, [.set("contact.phone", .string("06 00 00 \(i)"))])
+            ours.append(seconds(ContinuousClock.now - t))
+        }
+        let raw = try RawSQLite(path: dir.appending("raw-local.sqlite"))
+        try raw.exec("CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT)")
+        let stmt = try raw.prepare("INSERT OR REPLACE INTO t (k, v) VALUES (?, ?)")
+        var base: [Double] = []
+        for i in 0..<n {
+            let t = ContinuousClock.now
+            try raw.run(stmt, ["k", "06 00 00 \(i)"])
+            base.append(seconds(ContinuousClock.now - t))
+        }
+        let p99 = percentile(ours, 0.99), b99 = percentile(base, 0.99)
+        return Scenario(
+            id: "local-write", what: "a counsellor's field edit, durable (WAL, synchronous=FULL)",
+            figures: ["p50 ms": percentile(ours, 0.5) * 1000, "p99 ms": p99 * 1000],
+            baseline: ["p50 ms": percentile(base, 0.5) * 1000, "p99 ms": b99 * 1000],
+            baselineName: "raw SQLite single-row commit", ratio: p99 / b99, goal: "p99 ≤ 1.5× baseline", met: p99 / b99 <= 1.5)
+    }
+
+    // MARK: - 2. Apply
+
+    func apply(_ dir: TemporaryDirectory) throws -> Scenario {
+        let seekers = quick ? 400 : 4_000
+        var changes = AgencyDataset.generate(seed: seed, sizes: .scaled(seekers: seekers))
+        // Overwrites: every seeker's phone again, as a second node would write it.
+        var rng = SplitMix64(seed: seed)
+        var editor = LocalEditor(node: NodeID(rawValue: 77))
+        var states: [String: RecordState] = [:]
+        for c in changes { states[c.collection + "/" + c.record, default: RecordState()].apply(c) }
+        for (key, s) in states.sorted(by: { $0.key < $1.key }) where key.hasPrefix("seeker/") {
+            let id = String(key.dropFirst(7))
+            if let c = try? editor.change(for: .set("contact.phone", .string("07 \(rng.int(in: 10...99))")), collection: "seeker", record: id, state: s, wallMillis: 1_800_000_000_000) {
+                changes.append(c)
+            }
+        }
+        let store = try RecordStore.create(
+            directory: dir.appending("apply"), identity: NodeIdentity(node: NodeID(rawValue: 2), name: "bench", agency: "a"))
+        let t = ContinuousClock.now
+        for start in stride(from: 0, to: changes.count, by: 1_000) {
+            _ = try store.apply(Array(changes[start..<min(start + 1_000, changes.count)]))
+        }
+        let ours = Double(changes.count) / seconds(ContinuousClock.now - t)
+        // Baseline: the same rows upserted, plus a change-log row each, prepared
+        // statements, one transaction per 1,000 as the store does.
+        let raw = try RawSQLite(path: dir.appending("raw-apply.sqlite"))
+        try raw.exec("CREATE TABLE record (k TEXT PRIMARY KEY, v TEXT)")
+        try raw.exec("CREATE TABLE log (seq INTEGER PRIMARY KEY, id TEXT UNIQUE, body TEXT)")
+        let upsert = try raw.prepare("INSERT INTO record (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v")
+        let log = try raw.prepare("INSERT INTO log (id, body) VALUES (?, ?)")
+        let encoded = changes.map { ($0.collection + "/" + $0.record + "/" + ($0.field ?? "") + "/" + ($0.key ?? ""), $0.id.description, $0.encoded) }
+        let tb = ContinuousClock.now
+        for start in stride(from: 0, to: encoded.count, by: 1_000) {
+            try raw.exec("BEGIN")
+            for (k, id, body) in encoded[start..<min(start + 1_000, encoded.count)] {
+                try raw.run(upsert, [k, body])
+                try raw.run(log, [id, body])
+            }
+            try raw.exec("COMMIT")
+        }
+        let base = Double(encoded.count) / seconds(ContinuousClock.now - tb)
+        return Scenario(
+            id: "apply", what: "\(changes.count) remote changes applied (new and overwriting), 1,000 per transaction",
+            figures: ["changes/s": ours], baseline: ["rows/s": base],
+            baselineName: "raw upsert + log row, prepared statements", ratio: ours / base, goal: "≥ 0.5× baseline",
+            met: ours / base >= 0.5)
+    }
+
+    // MARK: - 3–5. Over loopback: wire bytes, no-op sync, bootstrap, catch-up
+
+    func sync(_ dir: TemporaryDirectory) async throws -> [Scenario] {
+        let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+        let seekers = quick ? 700 : 7_000
+        let sizes = AgencyDataset.Sizes(
+            seekers: seekers, counsellors: 20, workshops: 2, sessions: quick ? 4 : 40, registrations: quick ? 40 : 400)
+        let dataset = AgencyDataset.generate(seed: seed, sizes: sizes)
+        let server = try SyncServer(
+            directory: dir.appending("server"),
+            configuration: ServerConfiguration(host: "127.0.0.1", port: 0, maximumPullChanges: 500, requestsPerMinute: 1_000_000, wallClock: RecordStore.systemMillis),
+            logger: logger)
+        for start in stride(from: 0, to: dataset.count, by: 1_000) {
+            _ = try server.store.apply(Array(dataset[start..<min(start + 1_000, dataset.count)]))
+        }
+        let agency = AgencyDataset.agency
+        let (urls, continuation) = AsyncStream<String>.makeStream()
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await HTTPServer.run(server: server, tls: nil, logger: logger) { continuation.yield($0) } }
+            var it = urls.makeAsyncIterator()
+            guard let url = await it.next() else { throw BenchError("the server did not start") }
+            defer { group.cancelAll() }
+            var out: [Scenario] = []
+
+            // A counsellor's laptop: c1 follows about seekers ÷ 20 files.
+            let node = dir.appending("laptop")
+            let store = try RecordStore.create(directory: node, identity: NodeIdentity(node: NodeID(rawValue: 0xB0), name: "bench", agency: "x"))
+            let engine = SyncEngine(store: store, key: try NodeKey.create(directory: node), logger: logger)
+            let code = try server.registry.issueCode(agency: agency, counsellor: "c1", expiresAt: RecordStore.systemMillis() + 600_000, actor: "bench", now: RecordStore.systemMillis())
+            try await engine.enrol(server: url, code: code)
+            let rssBefore = peakRSSMegabytes()
+            let t = ContinuousClock.now
+            let boot = try await engine.sync()
+            let bootTime = seconds(ContinuousClock.now - t)
+            let held = try store.list("seeker").count
+            let export = try store.exportCanonical()
+            let gz = BodyEncoding.compress(Array(export.utf8))?.count ?? export.utf8.count
+            let bootBytes = boot.bytesSent + boot.bytesReceived
+            out.append(Scenario(
+                id: "bootstrap", what: "first sync of a counsellor following \(held) seekers (\(boot.snapshots) files)",
+                figures: ["seconds": bootTime, "bytes": Double(bootBytes), "round trips": Double(boot.roundTrips), "peak RSS MB": peakRSSMegabytes()],
+                baseline: ["gzip export bytes": Double(gz)], baselineName: "gzip of the canonical export of the same view",
+                ratio: Double(bootBytes) / Double(gz), goal: "bytes ≤ 1.2× baseline; peak RSS ≤ 64 MB (process, server included)",
+                met: Double(bootBytes) <= 1.2 * Double(gz)))
+            _ = rssBefore
+
+            // No-op sync.
+            let noop = try await engine.sync()
+            out.append(Scenario(
+                id: "no-op-sync", what: "a sync with nothing to send or receive",
+                figures: ["round trips": Double(noop.roundTrips), "bytes": Double(noop.bytesSent + noop.bytesReceived)],
+                baseline: ["round trips": 1, "bytes": 1_024], baselineName: "the goal", ratio: Double(noop.bytesSent + noop.bytesReceived) / 1_024,
+                goal: "1 round trip, ≤ 1 KB", met: noop.roundTrips == 1 && noop.bytesSent + noop.bytesReceived <= 1_024))
+
+            // A day's edits: 100 field edits on the counsellor's files, pushed.
+            let ids = try store.list("seeker").map(\.id)
+            var rng = SplitMix64(seed: seed)
+            for i in 0..<100 {
+                try store.edit("seeker", rng.pick(ids), [.set("contact.phone", .string("06 11 22 \(i)"))])
+            }
+            let day = try await engine.sync()
+            let perChange = Double(day.bytesSent + day.bytesReceived) / 100
+            out.append(Scenario(
+                id: "wire-bytes", what: "a day's 100 field edits pushed (compressed, signed, headers included)",
+                figures: ["bytes": Double(day.bytesSent + day.bytesReceived), "bytes/change": perChange, "round trips": Double(day.roundTrips)],
+                baseline: ["change bytes (canonical, uncompressed)": Double(try store.changes(after: 0).suffix(100).reduce(0) { $0 + $1.change.encoded.utf8.count }) / 100],
+                baselineName: "one change's canonical JSON", ratio: perChange / (Double(try store.changes(after: 0).suffix(100).reduce(0) { $0 + $1.change.encoded.utf8.count }) / 100),
+                goal: "report", met: true))
+
+            // Catch-up: the agency edits the counsellor's files while the laptop is off.
+            let editsCount = quick ? 6_000 : 60_000
+            var editor = LocalEditor(node: NodeID(rawValue: 0xC0FFEE))
+            var batch: [Change] = []
+            for i in 0..<editsCount {
+                let id = rng.pick(ids)
+                let s = try server.store.state("seeker", id) ?? RecordState()
+                batch.append(try editor.change(for: .increment("unansweredContactAttempts", by: 1), collection: "seeker", record: id, state: s, wallMillis: RecordStore.systemMillis() + UInt64(i)))
+                if batch.count == 1_000 { _ = try server.store.apply(batch); batch = [] }
+            }
+            _ = try server.store.apply(batch)
+            let tc = ContinuousClock.now
+            let catchUp = try await engine.sync()
+            let catchTime = seconds(ContinuousClock.now - tc)
+            out.append(Scenario(
+                id: "catch-up", what: "\(editsCount) changes pulled after weeks off",
+                figures: ["seconds": catchTime, "changes/s": Double(catchUp.pulled) / catchTime, "bytes": Double(catchUp.bytesReceived + catchUp.bytesSent), "round trips": Double(catchUp.roundTrips), "peak RSS MB": peakRSSMegabytes()],
+                baseline: ["changes": Double(editsCount)], baselineName: "changes to receive", ratio: Double(catchUp.pulled) / Double(editsCount),
+                goal: "all received; peak RSS ≤ 64 MB (process, server included)", met: catchUp.pulled == editsCount))
+            return out
+        }
+    }
+
+    func machine() -> String {
+        var u = utsname()
+        uname(&u)
+        let m = withUnsafePointer(to: &u.machine) { $0.withMemoryRebound(to: CChar.self, capacity: 65) { String(cString: $0) } }
+        return "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB, \(m)"
+    }
+}
+
+/// One scenario's figures, baseline and verdict.
+struct Scenario {
+    var id: String
+    var what: String
+    var figures: [String: Double]
+    var baseline: [String: Double]
+    var baselineName: String
+    var ratio: Double
+    var goal: String
+    var met: Bool
+
+    var json: JSONValue {
+        func obj(_ d: [String: Double]) -> JSONValue { .object(d.mapValues { .number(String(format: "%.3f", $0)) }) }
+        return [
+            "id": .string(id), "what": .string(what), "figures": obj(figures), "baseline": obj(baseline),
+            "baselineName": .string(baselineName), "ratio": .number(String(format: "%.3f", ratio)), "goal": .string(goal),
+            "met": .bool(met),
+        ]
+    }
+
+    static func table(_ all: [Scenario]) -> String {
+        var lines = ["scenario     figures | baseline | ratio | goal"]
+        for s in all {
+            func fmt(_ d: [String: Double]) -> String {
+                d.keys.sorted().map { "\($0) \(String(format: $0.contains("ms") || $0 == "seconds" || $0.contains("/change") ? "%.2f" : "%.0f", d[$0]!))" }.joined(separator: ", ")
+            }
+            lines.append("\(s.id.padding(toLength: 12, withPad: " ", startingAt: 0)) \(fmt(s.figures)) | \(s.baselineName): \(fmt(s.baseline)) | \(String(format: "%.2f", s.ratio)) | \(s.goal) \(s.met ? "(met)" : "(MISSED)")")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    let sorted = values.sorted()
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
+}
+
+func peakRSSMegabytes() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024
+}
+
