@@ -38,8 +38,7 @@ enum RecordIndexer {
     /// temporary followers), facilitators of a session, the session and
     /// seeker of a registration.
     static func updateLinks(_ db: Database, _ ref: RecordRef, _ s: RecordState, _ schema: Schema) throws {
-        try db.execute(
-            sql: "DELETE FROM record_link WHERE collection = ? AND record = ?", arguments: [ref.collection, ref.id])
+        try db.cachedStatement(sql: "DELETE FROM record_link WHERE collection = ? AND record = ?").execute(arguments: [ref.collection, ref.id])
         guard !s.isErased, let spec = schema.collection(ref.collection) else { return }
         var links: [(String, String)] = []
         switch ref.collection {
@@ -54,17 +53,14 @@ enum RecordIndexer {
         default: break
         }
         for (role, value) in links {
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO record_link (collection, record, role, value) VALUES (?, ?, ?, ?)",
-                arguments: [ref.collection, ref.id, role, value])
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO record_link (collection, record, role, value) VALUES (?, ?, ?, ?)").execute(arguments: [ref.collection, ref.id, role, value])
         }
     }
 
     static func update(_ db: Database, _ ref: RecordRef, _ s: RecordState, _ schema: Schema) throws {
         try updateLinks(db, ref, s, schema)
         guard let spec = schema.collection(ref.collection), !s.isErased, !s.isDeleted else {
-            try db.execute(
-                sql: "DELETE FROM record_index WHERE collection = ? AND id = ?", arguments: [ref.collection, ref.id])
+            try db.cachedStatement(sql: "DELETE FROM record_index WHERE collection = ? AND id = ?").execute(arguments: [ref.collection, ref.id])
             return
         }
         func text(_ names: String...) -> String? {
@@ -76,16 +72,14 @@ enum RecordIndexer {
         let nameParts = [
             text("identity.lastName", "lastName", "title", "name"), text("identity.firstName", "firstName"),
         ].compactMap { $0 }
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 INSERT INTO record_index (collection, id, agency, referent, status, seeker, session, name_key, summary)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (collection, id) DO UPDATE SET
                     agency = excluded.agency, referent = excluded.referent, status = excluded.status,
                     seeker = excluded.seeker, session = excluded.session, name_key = excluded.name_key,
                     summary = excluded.summary
-                """,
-            arguments: [
+                """).execute(arguments: [
                 ref.collection, ref.id, text("agency"), text("referent"), text("situation.status", "status"),
                 text("seeker"), text("session"),
                 nameParts.isEmpty ? nil : foldForSearch(nameParts.joined(separator: " ")),

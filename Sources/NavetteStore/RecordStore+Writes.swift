@@ -150,9 +150,9 @@ extension RecordStore {
     }
 
     static func saveClock(_ db: Database, _ clock: Timestamp, counter: UInt64?) throws {
-        try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'clock'", arguments: [clock.description])
+        try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'clock'").execute(arguments: [clock.description])
         if let counter {
-            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'counter'", arguments: [String(counter)])
+            try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'counter'").execute(arguments: [String(counter)])
         }
     }
 }
@@ -180,7 +180,8 @@ struct WriteSession {
 
     /// Applies one change and logs it. Returns `nil` for a change already held.
     mutating func ingest(_ change: Change) throws -> ApplyOutcome? {
-        if try Bool.fetchOne(db, sql: "SELECT 1 FROM change WHERE id = ?", arguments: [change.id.description]) != nil {
+        let seen = try db.cachedStatement(sql: "SELECT 1 FROM change WHERE id = ?")
+        if try Bool.fetchOne(seen, arguments: [change.id.description]) != nil {
             return nil
         }
         let ref = RecordRef(change.collection, change.record)
@@ -211,11 +212,12 @@ struct WriteSession {
     }
 
     func insert(_ change: Change) throws {
-        try db.execute(
+        let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO change (id, origin, time, collection, record, field, key, op, body, purged)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """)
+        try statement.execute(
             arguments: [
                 change.id.description, change.id.origin.description, Int64(bitPattern: change.time.rawValue),
                 change.collection, change.record, change.field, change.key, change.operation.name, change.encoded,
@@ -243,8 +245,7 @@ struct WriteSession {
             if change.id == except || change.operation == .erase { continue }
             if let before, !(change.stamp < before) { continue }
             if change.value == nil { continue }
-            try db.execute(
-                sql: "UPDATE change SET body = ?, purged = 1 WHERE seq = ?", arguments: [change.purged.encoded, seq])
+            try db.cachedStatement(sql: "UPDATE change SET body = ?, purged = 1 WHERE seq = ?").execute(arguments: [change.purged.encoded, seq])
         }
     }
 
@@ -253,14 +254,15 @@ struct WriteSession {
         for ref in dirty {
             let s = states[ref]!
             let conflicts = RecordIndexer.conflictCount(s, ref.collection, schema)
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO record (collection, id, state, erased, deleted, conflicts, agency)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (collection, id) DO UPDATE SET
                         state = excluded.state, erased = excluded.erased, deleted = excluded.deleted,
                         conflicts = excluded.conflicts, agency = coalesce(excluded.agency, record.agency)
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     ref.collection, ref.id, s.jsonValue.canonicalString, s.isErased, s.isDeleted, conflicts,
                     RecordIndexer.agency(of: ref, s, schema),

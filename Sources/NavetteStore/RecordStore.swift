@@ -207,7 +207,7 @@ public final class RecordStore: Sendable {
 
     static func metaValues(_ db: Database) throws -> [String: String] {
         var out: [String: String] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT key, value FROM meta") {
+        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT key, value FROM meta")) {
             out[row["key"]] = row["value"]
         }
         return out

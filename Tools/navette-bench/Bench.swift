@@ -173,8 +173,10 @@ struct Bench: AsyncParsableCommand {
                 baseline: ["round trips": 1, "bytes": 1_024], baselineName: "the goal", ratio: Double(noop.bytesSent + noop.bytesReceived) / 1_024,
                 goal: "1 round trip, ≤ 1 KB", met: noop.roundTrips == 1 && noop.bytesSent + noop.bytesReceived <= 1_024))
 
-            // A day's edits: 100 field edits on the counsellor's files, pushed.
-            let ids = try store.list("seeker").map(\.id)
+            // A day's edits: 100 field edits on the files the counsellor follows
+            // (not the stubs of seekers in their sessions), pushed.
+            let fullView = try server.store.view(ViewSpec(agency: agency, counsellor: "c1", agencyWide: false))
+            let ids = fullView.filter { $0.key.collection == "seeker" && !$0.value }.map(\.key.id).sorted()
             var rng = SplitMix64(seed: seed)
             for i in 0..<100 {
                 try store.edit("seeker", rng.pick(ids), [.set("contact.phone", .string("06 11 22 \(i)"))])
