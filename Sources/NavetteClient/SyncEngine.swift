@@ -160,7 +160,7 @@ public struct SyncEngine: Sendable {
             // restore from backup, also push everything again: it may have lost some.
             try store.setMeta("sync.cursor", nil)
             try store.setMeta("sync.bootstrap", "1")
-            if e.message.contains("restored") {
+            if e.reason == "restored" {
                 try store.setCheckpoint(peer: Self.serverPeer, sequence: 0, force: true)
             }
             try await drive(server, keys: keys, report: &report, progress: progress)
@@ -358,7 +358,8 @@ public struct SyncEngine: Sendable {
             default:
                 throw SyncError(
                     problem.status >= 500 || problem.type == .rateLimited ? .transport : .refused,
-                    "\(problem.type.code): \(problem.detail ?? problem.type.title)", problem: problem.type.code)
+                    "\(problem.type.code): \(problem.detail ?? problem.type.title)", problem: problem.type.code,
+                    reason: problem.extensions["reason"]?.stringValue)
             }
         }
         throw SyncError(.clock, "the server still finds this laptop's clock wrong; check the date and time settings")

@@ -30,11 +30,15 @@ public struct SyncError: Error, Hashable, Sendable, CustomStringConvertible {
     public var message: String
     /// For `refused`: the code of the server's problem type (`forbidden`, …).
     public var problem: String?
+    /// For `refused`: the problem's `reason` member, when it has one
+    /// (`cursor-expired` says `restored` or `compacted`).
+    public var reason: String?
 
-    public init(_ code: Code, _ message: String, problem: String? = nil) {
+    public init(_ code: Code, _ message: String, problem: String? = nil, reason: String? = nil) {
         self.code = code
         self.message = message
         self.problem = problem
+        self.reason = reason
     }
 
     public var description: String { message }
