@@ -28,8 +28,44 @@ public final class TCPProxy: Sendable {
         var remaining: Int?
     }
 
+    /// A link to emulate: rates each way and round-trip latency. Loss is
+    /// not emulated byte by byte; cuts (``cutAfter(bytes:direction:connections:)``)
+    /// stand for the outages.
+    public struct LinkProfile: Sendable, Hashable {
+        public var name: String
+        /// Node-bound (down) and server-bound (up) rates, in kilobits per second.
+        public var downKbps: Double
+        public var upKbps: Double
+        /// Round-trip latency; each direction gets half.
+        public var roundTrip: Duration
+
+        public init(name: String, downKbps: Double, upKbps: Double, roundTrip: Duration) {
+            self.name = name
+            self.downKbps = downKbps
+            self.upKbps = upKbps
+            self.roundTrip = roundTrip
+        }
+
+        /// The profiles of `DOMAIN.md`.
+        public static let twoG = LinkProfile(name: "2G", downKbps: 35, upKbps: 32, roundTrip: .milliseconds(1_300))
+        public static let edge = LinkProfile(name: "Edge", downKbps: 240, upKbps: 200, roundTrip: .milliseconds(840))
+        public static let threeG = LinkProfile(name: "3G", downKbps: 780, upKbps: 330, roundTrip: .milliseconds(200))
+        public static let sharedADSL = LinkProfile(name: "shared ADSL", downKbps: 200, upKbps: 200, roundTrip: .milliseconds(50))
+
+        /// The least time moving these bytes can take on this link, with
+        /// this many request-answer round trips.
+        public func floor(bytesDown: Int, bytesUp: Int, roundTrips: Int) -> Duration {
+            let seconds = Double(bytesDown) * 8 / (downKbps * 1000) + Double(bytesUp) * 8 / (upKbps * 1000)
+            return .nanoseconds(Int64(seconds * 1e9)) + roundTrip * roundTrips
+        }
+    }
+
     /// The port the proxy listens on.
     public let port: Int
+    let profile = Mutex<LinkProfile?>(nil)
+
+    /// Shapes the link from now on (`nil`: as fast as loopback).
+    public func shape(_ p: LinkProfile?) { profile.withLock { $0 = p } }
     let channel: any Channel
     let fault = Mutex<Fault?>(nil)
     let counters = Mutex<(connections: Int, cut: Int, toServer: Int, toClient: Int)>((0, 0, 0, 0))
@@ -120,6 +156,10 @@ final class Link: @unchecked Sendable {
     let proxy: TCPProxy
     var fault: TCPProxy.Fault?
     var channels: [any Channel] = []
+    /// When each direction of the emulated link is free again, and when
+    /// the last scheduled delivery happens.
+    var nextFree: [TCPProxy.Direction: NIODeadline] = [:]
+    var lastDelivery = NIODeadline.uptimeNanoseconds(0)
     /// Bytes flowed each way since the link took on its fault.
     var flowed: [TCPProxy.Direction: Int] = [:]
     var cut = false
@@ -148,6 +188,28 @@ final class Link: @unchecked Sendable {
 
     func close() {
         for c in channels { c.close(promise: nil) }
+    }
+
+    /// When `count` bytes sent now in `direction` reach the other side on
+    /// the shaped link, or `nil` when the link is not shaped.
+    func delivery(_ count: Int, _ direction: TCPProxy.Direction) -> NIODeadline? {
+        guard let p = proxy.profile.withLock({ $0 }) else { return nil }
+        let kbps = direction == .toClient ? p.downKbps : p.upKbps
+        let now = NIODeadline.now()
+        let start = max(now, nextFree[direction] ?? now)
+        let transmit = TimeAmount.nanoseconds(Int64(Double(count) * 8 / (kbps * 1000) * 1e9))
+        nextFree[direction] = start + transmit
+        let half = p.roundTrip.components
+        let oneWay = TimeAmount.nanoseconds((half.seconds * 1_000_000_000 + half.attoseconds / 1_000_000_000) / 2)
+        lastDelivery = max(lastDelivery, start + transmit + oneWay)
+        return start + transmit + oneWay
+    }
+
+    /// Closes both sides once the bytes still travelling have arrived (a
+    /// side that closes normally), at once after a cut.
+    func closeWhenDelivered(on loop: any EventLoop) {
+        guard !cut, lastDelivery > .now() else { return close() }
+        loop.scheduleTask(deadline: lastDelivery) { self.close() }
     }
 }
 
@@ -179,11 +241,15 @@ final class Pipe: ChannelDuplexHandler, @unchecked Sendable {
             }
             return
         }
-        partner.writeAndFlush(buffer, promise: nil)
+        if let at = link.delivery(buffer.readableBytes, direction) {
+            context.eventLoop.scheduleTask(deadline: at) { partner.writeAndFlush(buffer, promise: nil) }
+        } else {
+            partner.writeAndFlush(buffer, promise: nil)
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        link.close()
+        link.closeWhenDelivered(on: context.eventLoop)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -16,7 +16,7 @@ import NavetteWire
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "navette-bench",
-        abstract: "Benchmarks: local write, apply, wire bytes, no-op sync, bootstrap and catch-up.",
+        abstract: "Benchmarks: local write, apply, wire bytes, no-op sync, bootstrap, catch-up and poor links.",
         discussion: "Build it in release mode: swift run -c release navette-bench [--quick] [--json FILE].")
 
     @Flag(help: "Small sizes, every scenario in well under two minutes (a smoke test).") var quick = false
@@ -209,8 +209,64 @@ struct Bench: AsyncParsableCommand {
                 figures: ["seconds": catchTime, "changes/s": Double(catchUp.pulled) / catchTime, "bytes": Double(catchUp.bytesReceived + catchUp.bytesSent), "round trips": Double(catchUp.roundTrips), "peak RSS MB": peakRSSMegabytes()],
                 baseline: ["changes": Double(editsCount)], baselineName: "changes to receive", ratio: Double(catchUp.pulled) / Double(editsCount),
                 goal: "all received; peak RSS ≤ 64 MB (process, server included)", met: catchUp.pulled == editsCount))
+            out += try await poorLinks(server: server, url: url, agency: agency, dir: dir, logger: logger)
             return out
         }
+    }
+
+    // MARK: - 7. Poor links
+
+    /// A counsellor's bootstrap and a day's delta over emulated links, with
+    /// and without a cut, against the link's floor: the bytes at the link's
+    /// rates plus one round-trip time per exchange the protocol needs.
+    func poorLinks(server: SyncServer, url: String, agency: String, dir: TemporaryDirectory, logger: Logger) async throws -> [Scenario] {
+        let port = Int(url.split(separator: ":").last!)!
+        let proxy = try await TCPProxy.start(upstreamPort: port)
+        defer { Task { try? await proxy.stop() } }
+        let profiles: [TCPProxy.LinkProfile] = quick ? [.threeG, .sharedADSL] : [.twoG, .edge, .threeG, .sharedADSL]
+        var out: [Scenario] = []
+        for (i, profile) in profiles.enumerated() {
+            for withCut in [false, true] {
+                server.setAuthority("127.0.0.1:\(proxy.port)")
+                let node = dir.appending("poor-\(i)-\(withCut)")
+                let store = try RecordStore.create(directory: node, identity: NodeIdentity(node: NodeID(rawValue: 0xD000 + UInt64(i * 2) + (withCut ? 1 : 0)), name: "poor", agency: "x"))
+                var engine = SyncEngine(store: store, key: try NodeKey.create(directory: node), logger: logger)
+                engine.baseDelay = .milliseconds(200)
+                let code = try server.registry.issueCode(agency: agency, counsellor: "c2", expiresAt: RecordStore.systemMillis() + 600_000, actor: "bench", now: RecordStore.systemMillis())
+                proxy.heal()
+                proxy.shape(nil)
+                try await engine.enrol(server: "http://127.0.0.1:\(proxy.port)", code: code)
+                proxy.shape(profile)
+                if withCut { proxy.cutAfter(bytes: 4_000, direction: .toClient, connections: 1) }
+                let t = ContinuousClock.now
+                let boot = try await engine.sync()
+                let bootTime = ContinuousClock.now - t
+                let floor = profile.floor(bytesDown: boot.bytesReceived, bytesUp: boot.bytesSent, roundTrips: boot.roundTrips - boot.retries)
+                let ratio = seconds(bootTime) / seconds(floor)
+                out.append(Scenario(
+                    id: "poor-link", what: "\(profile.name)\(withCut ? " with a cut" : ""): bootstrap of \(boot.snapshots) files",
+                    figures: ["seconds": seconds(bootTime), "bytes": Double(boot.bytesSent + boot.bytesReceived), "round trips": Double(boot.roundTrips), "retries": Double(boot.retries)],
+                    baseline: ["floor seconds": seconds(floor)], baselineName: "link floor (bytes ÷ rate + round trips × RTT)",
+                    ratio: ratio, goal: "≤ 1.25× the floor" + (withCut ? " (the cut's retry included in the time, not in the floor)" : ""), met: ratio <= 1.25))
+                // A day's delta: 30 edits pushed and the server's news pulled.
+                proxy.heal()
+                let ids = try store.list("seeker").map(\.id)
+                var rng = SplitMix64(seed: seed)
+                for k in 0..<30 { try store.edit("seeker", rng.pick(ids), [.set("contact.phone", .string("06 \(k)"))]) }
+                if withCut { proxy.cutAfter(bytes: 1_000, direction: .toServer, connections: 1) }
+                let td = ContinuousClock.now
+                let day = try await engine.sync()
+                let dayTime = ContinuousClock.now - td
+                let dayFloor = profile.floor(bytesDown: day.bytesReceived, bytesUp: day.bytesSent, roundTrips: day.roundTrips - day.retries)
+                out.append(Scenario(
+                    id: "poor-link", what: "\(profile.name)\(withCut ? " with a cut" : ""): a day's 30 edits",
+                    figures: ["seconds": seconds(dayTime), "bytes": Double(day.bytesSent + day.bytesReceived), "round trips": Double(day.roundTrips), "retries": Double(day.retries)],
+                    baseline: ["floor seconds": seconds(dayFloor)], baselineName: "link floor",
+                    ratio: seconds(dayTime) / seconds(dayFloor), goal: "≤ 1.25× the floor", met: seconds(dayTime) / seconds(dayFloor) <= 1.25))
+            }
+        }
+        proxy.shape(nil)
+        return out
     }
 
     func machine() -> String {
@@ -245,7 +301,7 @@ struct Scenario {
         var lines = ["scenario     figures | baseline | ratio | goal"]
         for s in all {
             func fmt(_ d: [String: Double]) -> String {
-                d.keys.sorted().map { "\($0) \(String(format: $0.contains("ms") || $0 == "seconds" || $0.contains("/change") ? "%.2f" : "%.0f", d[$0]!))" }.joined(separator: ", ")
+                d.keys.sorted().map { "\($0) \(String(format: $0.contains("ms") || $0.contains("seconds") || $0.contains("/change") ? "%.2f" : "%.0f", d[$0]!))" }.joined(separator: ", ")
             }
             lines.append("\(s.id.padding(toLength: 12, withPad: " ", startingAt: 0)) \(fmt(s.figures)) | \(s.baselineName): \(fmt(s.baseline)) | \(String(format: "%.2f", s.ratio)) | \(s.goal) \(s.met ? "(met)" : "(MISSED)")")
         }
