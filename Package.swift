@@ -91,7 +91,7 @@ let package = Package(
             name: "navette-bench",
             dependencies: [
                 "NavetteCore", "NavetteStore", "NavetteWire", "NavetteServer", "NavetteClient", "NavetteTesting",
-                argumentParser, logging, sqlite, crypto,
+                argumentParser, logging, sqlite, crypto, hummingbird,
             ],
             path: "Tools/navette-bench"
         ),

@@ -16,20 +16,28 @@ import NavetteWire
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "navette-bench",
-        abstract: "Benchmarks: local write, apply, wire bytes, no-op sync, bootstrap, catch-up and poor links.",
+        abstract: "Benchmarks: local write, apply, wire bytes, no-op sync, bootstrap, catch-up, poor links, server throughput.",
         discussion: "Build it in release mode: swift run -c release navette-bench [--quick] [--json FILE].")
 
     @Flag(help: "Small sizes, every scenario in well under two minutes (a smoke test).") var quick = false
     @Option(help: "Also write the results as JSON to this file.") var json: String?
     @Option(help: "The seed of the generated data.") var seed: UInt64 = 1
+    @Option(help: "Nodes syncing at once in the server scenario (default: 20 quick, 200 full).") var nodes: Int?
+    @Option(name: .customLong("seconds"), help: "Seconds the server scenario lasts (default: 5 quick, 30 full).") var duration: Int?
+    @Option(help: "Internal: run as the server of the server scenario, on this data directory.") var serve: String?
+    @Flag(help: "Internal: run as a bare Hummingbird endpoint.") var bare = false
 
     mutating func run() async throws {
+        if let serve { return try await ServerThroughput.serve(serve) }
+        if bare { return try await ServerThroughput.bare() }
         var results: [Scenario] = []
         let dir = try TemporaryDirectory(prefix: "navette-bench")
         defer { dir.remove() }
         results.append(try localWrite(dir))
         results.append(try apply(dir))
         results += try await sync(dir)
+        results += try await ServerThroughput.run(
+            nodes: nodes ?? (quick ? 20 : 200), duration: .seconds(duration ?? (quick ? 5 : 30)), dir: dir, seed: seed)
         print(Scenario.table(results))
         if let json {
             let doc: JSONValue = [
