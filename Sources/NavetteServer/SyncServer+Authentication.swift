@@ -34,9 +34,18 @@ extension SyncServer {
             logger.notice("refused request", metadata: ["signature.error": "node-revoked", "sync.node": "\(nodeID)"])
             throw Problem(.nodeRevoked, "this laptop was revoked by an administrator; it must stop syncing")
         }
-        try consumeNonce(signature.parameters, challenged: challenged)
         try rateLimit(nodeID)
-        try registry.touch(nodeID, at: nowMillis, clockSkew: (signature.parameters.created ?? 0) * 1000 - Int64(nowMillis))
+        let skew = (signature.parameters.created ?? 0) * 1000 - Int64(nowMillis)
+        if challenged {
+            try consumeNonce(signature.parameters, challenged: true)
+            try registry.touch(nodeID, at: nowMillis, clockSkew: skew)
+        } else {
+            // The nonce and the node's last-seen time, in one durable write.
+            guard try registry.admit(
+                keyID: keyID, nonce: signature.parameters.nonce!, expiresAt: nonceExpiry(signature.parameters),
+                node: nodeID, clockSkew: skew, now: nowMillis)
+            else { throw replayed(keyID) }
+        }
         return node
     }
 
@@ -97,12 +106,19 @@ extension SyncServer {
             }
             return
         }
-        let created = UInt64(max(0, params.created ?? 0))
-        let keep = (created + UInt64(configuration.acceptedPast) + 60) * 1000
-        guard try registry.recordNonce(keyID: params.keyID!, nonce: params.nonce!, expiresAt: keep, now: nowMillis) else {
-            logger.notice("refused request", metadata: ["signature.error": "replay", "sync.node": "\(params.keyID!)"])
-            throw Problem(.replay, "this request was already received; sign each attempt afresh")
-        }
+        guard try registry.recordNonce(keyID: params.keyID!, nonce: params.nonce!, expiresAt: nonceExpiry(params), now: nowMillis)
+        else { throw replayed(params.keyID!) }
+    }
+
+    /// When a nonce may leave the replay cache: once its request could no
+    /// longer pass the time window.
+    func nonceExpiry(_ params: SignatureParameters) -> UInt64 {
+        (UInt64(max(0, params.created ?? 0)) + UInt64(configuration.acceptedPast) + 60) * 1000
+    }
+
+    func replayed(_ keyID: String) -> Problem {
+        logger.notice("refused request", metadata: ["signature.error": "replay", "sync.node": "\(keyID)"])
+        return Problem(.replay, "this request was already received; sign each attempt afresh")
     }
 
     func rateLimit(_ node: NodeID) throws {

@@ -27,15 +27,14 @@ extension SyncServer {
         }
         let (accepted, refused) = try authorise(push.changes, node: node)
         _ = try store.apply(accepted)
-        try registry.addRefused(node.id, count: refused.count)
         for r in refused { metrics.refused(r.reason) }
         // Records the node created itself are on it: they count as held, so
         // they are not sent back to it — and, if they are not in its view
         // (a file created for another counsellor), its next pull drops them.
         let created = try store.createdOnlyBy(node.id, among: Set(accepted.map { RecordRef($0.collection, $0.record) }))
-        try registry.hold(node.id, created)
         let body = PushResponse(batch: push.batch, accepted: accepted.count, refused: refused).body
-        try registry.storeBatchResponse(node: node.id, batch: push.batch, response: body, now: nowMillis)
+        try registry.recordPush(
+            node: node.id, batch: push.batch, response: body, refused: refused.count, created: created, now: nowMillis)
         logger.info(
             "push", metadata: ["sync.node": "\(node.id)", "sync.accepted": "\(accepted.count)", "sync.refused": "\(refused.count)"])
         return respond(200, body, to: request.parts)

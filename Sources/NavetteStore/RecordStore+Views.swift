@@ -96,8 +96,12 @@ extension RecordStore {
     public func snapshot(_ ref: RecordRef, stub: Bool) throws -> RecordState? {
         guard var state = try state(ref.collection, ref.id) else { return nil }
         if stub {
+            // A stub carries identity and contact, and no deletion state: whether
+            // a record is deleted depends on every writer, which a stub never sees.
             state.slots = state.slots.filter { Self.isStubField($0.key.field) }
             state.erasures = state.erasures.filter { Self.isStubField($0.key.field) }
+            state.writers = [:]
+            state.deletions = [:]
         }
         return state
     }
@@ -122,7 +126,9 @@ extension RecordStore {
                 if let excluded, (row["origin"] as String) == excluded.description { continue }
                 let ref = RecordRef(row["collection"], row["record"])
                 guard let stub = view[ref], !skip.contains(ref) else { continue }
-                if stub, !Self.isStubField(row["field"]) { continue }
+                // A stub sees identity and contact changes only (no record-level
+                // deletion: see `snapshot(_:stub:)`).
+                if stub, (row["field"] as String?).map(Self.isStubField) != true { continue }
                 out.append((seq, try Change(encoded: Array((row["body"] as String).utf8))))
             }
             let end = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM change") ?? 0

@@ -451,6 +451,46 @@ public final class ServerRegistry: Sendable {
         }
     }
 
+    /// Admits a verified request in one transaction: records its
+    /// `(keyid, nonce)` until `expiresAt` and notes when the node was last
+    /// heard from and how far off its clock was.
+    ///
+    /// - Returns: `false` when the pair was already recorded (a replay);
+    ///   nothing is written then.
+    public func admit(
+        keyID: String, nonce: String, expiresAt: UInt64, node: NodeID, clockSkew: Int64, now: UInt64
+    ) throws -> Bool {
+        try queue.write { db in
+            try db.cachedStatement(sql: "DELETE FROM nonce WHERE expires_at < ?").execute(arguments: [Int64(now)])
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO nonce (keyid, nonce, expires_at) VALUES (?, ?, ?)")
+                .execute(arguments: [keyID, nonce, Int64(expiresAt)])
+            guard db.changesCount > 0 else { return false }
+            try db.cachedStatement(sql: "UPDATE node SET last_seen = ?, clock_skew = ? WHERE id = ?")
+                .execute(arguments: [Int64(now), clockSkew, node.description])
+            return true
+        }
+    }
+
+    /// Records what a push did, in one transaction: the answer (so that a
+    /// retry gets the same), the changes refused, and the records the node
+    /// created (it holds them).
+    public func recordPush(
+        node: NodeID, batch: String, response: [UInt8], refused: Int, created: [RecordRef], now: UInt64
+    ) throws {
+        try queue.write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO batch (node, batch, response, at) VALUES (?, ?, ?, ?)",
+                arguments: [node.description, batch, Data(response), Int64(now)])
+            if refused > 0 {
+                try db.execute(sql: "UPDATE node SET refused = refused + ? WHERE id = ?", arguments: [refused, node.description])
+            }
+            for ref in created {
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO node_view (node, collection, record, stub) VALUES (?, ?, ?, 0)")
+                    .execute(arguments: [node.description, ref.collection, ref.id])
+            }
+        }
+    }
+
     /// How many nonces the cache holds (for limits and tests).
     public func nonceCount() throws -> Int {
         try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM nonce") ?? 0 }
