@@ -237,22 +237,6 @@ extension RecordStore {
         CanonicalExport.document(records: try allStates(), schema: configuration.schema).canonicalString
     }
 
-    /// The canonical export of what a node of `agency` may hold: the
-    /// agency's records, its own agency record and the national workshop
-    /// catalogue (the view pulls are filtered by).
-    public func exportCanonical(visibleTo agency: String) throws -> String {
-        let records = try queue.read { db in
-            try Row.fetchAll(db, sql: "SELECT collection, id, state, agency FROM record").compactMap {
-                row -> (collection: String, id: String, state: RecordState)? in
-                let a: String? = row["agency"]
-                let c: String = row["collection"]
-                let visible = a == agency || (c == "workshop" && a == nil) || (c == "agency" && (row["id"] as String) == agency)
-                return visible ? (c, row["id"], try RecordStore.decodeState(row["state"])) : nil
-            }
-        }
-        return CanonicalExport.document(records: records, schema: configuration.schema).canonicalString
-    }
-
     /// The last local sequence a peer acknowledged receiving from this store.
     public func checkpoint(peer: String) throws -> Int64 {
         try queue.read { db in

@@ -39,44 +39,6 @@ extension RecordStore {
         try queue.read { db in try Int64.fetchOne(db, sql: "SELECT max(seq) FROM change") ?? 0 }
     }
 
-    /// A page of the log as a node of `agency` may see it, leaving out the
-    /// changes `excluded` made: changes to records of that agency, to the
-    /// agency's own record, and to the national workshop catalogue.
-    ///
-    /// - Parameters:
-    ///   - limit: the most changes to return.
-    ///   - scanLimit: the most log rows to examine, so that a page stays
-    ///     cheap even when little of the log is visible.
-    public func visibleChanges(
-        after sequence: Int64, limit: Int, scanLimit: Int = 5_000, agency: String, excluding excluded: NodeID?
-    ) throws -> LogPage {
-        try queue.read { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT c.seq, c.body, c.origin, c.collection, c.record, r.agency
-                    FROM change c LEFT JOIN record r ON r.collection = c.collection AND r.id = c.record
-                    WHERE c.seq > ? ORDER BY c.seq LIMIT ?
-                    """, arguments: [sequence, scanLimit])
-            var out: [(Int64, Change)] = []
-            var last = sequence
-            for row in rows {
-                let seq: Int64 = row["seq"]
-                if out.count == limit { break }
-                last = seq
-                if let excluded, (row["origin"] as String) == excluded.description { continue }
-                let recordAgency: String? = row["agency"]
-                let collection: String = row["collection"]
-                let visible =
-                    recordAgency == agency || (collection == "workshop" && recordAgency == nil)
-                    || (collection == "agency" && (row["record"] as String) == agency)
-                if visible { out.append((seq, try Change(encoded: Array((row["body"] as String).utf8)))) }
-            }
-            let end = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM change") ?? 0
-            return LogPage(changes: out, lastSequence: last, more: last < end)
-        }
-    }
-
     /// The agency each record belongs to now (`nil` for a record the store
     /// has not seen, or one without an agency).
     public func agencies(of records: Set<RecordRef>) throws -> [RecordRef: String] {

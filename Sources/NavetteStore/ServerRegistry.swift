@@ -286,14 +286,6 @@ public final class ServerRegistry: Sendable {
         }
     }
 
-    /// Counts changes refused to a node.
-    public func addRefused(_ id: NodeID, count: Int) throws {
-        guard count > 0 else { return }
-        try queue.write { db in
-            try db.execute(sql: "UPDATE node SET refused = refused + ? WHERE id = ?", arguments: [count, id.description])
-        }
-    }
-
     static func node(_ db: Database, _ id: NodeID) throws -> NodeRecord? {
         try Row.fetchOne(db, sql: "SELECT * FROM node WHERE id = ?", arguments: [id.description]).map(nodeRecord)
     }
@@ -387,19 +379,6 @@ public final class ServerRegistry: Sendable {
                 sql: "INSERT OR REPLACE INTO node_view_pending (node, epoch, entering, leaving) VALUES (?, ?, ?, ?)",
                 arguments: [node.description, epoch, e.canonicalString, l.canonicalString])
             return epoch
-        }
-    }
-
-    /// Records that `node` holds these records already (it created them):
-    /// no snapshot of them is sent back to it.
-    public func hold(_ node: NodeID, _ refs: [RecordRef]) throws {
-        guard !refs.isEmpty else { return }
-        try queue.write { db in
-            for ref in refs {
-                try db.execute(
-                    sql: "INSERT OR IGNORE INTO node_view (node, collection, record, stub) VALUES (?, ?, ?, 0)",
-                    arguments: [node.description, ref.collection, ref.id])
-            }
         }
     }
 
@@ -538,15 +517,6 @@ public final class ServerRegistry: Sendable {
             try Data.fetchOne(
                 db, sql: "SELECT response FROM batch WHERE node = ? AND batch = ?", arguments: [node.description, batch]
             ).map(Array.init)
-        }
-    }
-
-    /// Keeps the answer to `batch`, so that a retry gets the same one.
-    public func storeBatchResponse(node: NodeID, batch: String, response: [UInt8], now: UInt64) throws {
-        try queue.write { db in
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO batch (node, batch, response, at) VALUES (?, ?, ?, ?)",
-                arguments: [node.description, batch, Data(response), Int64(now)])
         }
     }
 
