@@ -229,10 +229,10 @@ public struct PullResponse: Hashable, Sendable {
             "changes": .array(changes.map(\.jsonValue)), "cursor": .string(cursor), "more": .bool(more),
         ]
         if !drops.isEmpty {
-            o["drops"] = .array(drops.map { ["collection": .string($0.collection), "record": .string($0.record)] })
+            o["drops"] = Self.encode(drops)
         }
         if let view {
-            o["view"] = .array(view.map { ["collection": .string($0.collection), "record": .string($0.record)] })
+            o["view"] = Self.encode(view)
         }
         if !snapshots.isEmpty {
             o["snapshots"] = .array(
@@ -246,21 +246,25 @@ public struct PullResponse: Hashable, Sendable {
         return JSONValue.object(o).canonicalBytes
     }
 
+    /// Record references as `[{"collection","record"}]`.
+    static func encode(_ refs: [(collection: String, record: String)]) -> JSONValue {
+        .array(refs.map { ["collection": .string($0.collection), "record": .string($0.record)] })
+    }
+
+    static func decode(_ items: [JSONValue], _ what: String) throws -> [(collection: String, record: String)] {
+        try items.map { d in
+            let e = try ObjectReader(d, what, allowed: ["collection", "record"])
+            return (try e.string("collection", maxLength: 64), try e.string("record", maxLength: 128))
+        }
+    }
+
     public init(body: [UInt8]) throws {
         let r = try ObjectReader(body, "pull response", allowed: ["changes", "cursor", "more", "drops", "snapshots", "view"])
         changes = try r.changes("changes")
         cursor = try r.string("cursor", maxLength: 512)
         more = try r.bool("more")
-        drops = try (r.members["drops"]?.arrayValue ?? []).map { d in
-            let e = try ObjectReader(d, "drop", allowed: ["collection", "record"])
-            return (try e.string("collection", maxLength: 64), try e.string("record", maxLength: 128))
-        }
-        view = try r.members["view"]?.arrayValue.map { items in
-            try items.map { d in
-                let e = try ObjectReader(d, "view entry", allowed: ["collection", "record"])
-                return (try e.string("collection", maxLength: 64), try e.string("record", maxLength: 128))
-            }
-        }
+        drops = try Self.decode(r.members["drops"]?.arrayValue ?? [], "drop")
+        view = try r.members["view"]?.arrayValue.map { try Self.decode($0, "view entry") }
         snapshots = try (r.members["snapshots"]?.arrayValue ?? []).map { v in
             let e = try ObjectReader(v, "snapshot", allowed: ["collection", "record", "state", "stub"])
             guard let state = e.members["state"] else { throw MessageError("a snapshot lacks its state") }
