@@ -4,6 +4,7 @@
 // Module arrows run one way (docs/architecture.md):
 //   NavetteCore  <-  NavetteStore  <-  navette (CLI), NavetteTesting, Tools
 //   NavetteCore  <-  NavetteWire   <-  NavetteServer, NavetteClient (never each other)
+//   NavetteClient, NavetteServer  <-  NavetteConformance  <-  navette-conformance
 import PackageDescription
 
 // Third-party products, named once.
@@ -33,6 +34,7 @@ let package = Package(
         .executable(name: "navette", targets: ["navette"]),
         .executable(name: "navette-datagen", targets: ["navette-datagen"]),
         .executable(name: "navette-bench", targets: ["navette-bench"]),
+        .executable(name: "navette-conformance", targets: ["navette-conformance"]),
         .library(name: "NavetteCore", targets: ["NavetteCore"]),
         .library(name: "NavetteStore", targets: ["NavetteStore"]),
         .library(name: "NavetteWire", targets: ["NavetteWire"]),
@@ -72,6 +74,9 @@ let package = Package(
             ]
         ),
         .target(name: "NavetteTesting", dependencies: ["NavetteCore", "NavetteStore", nioCore, nioPosix]),
+        // The protocol's conformance checks and JSON Schema validator (a client
+        // of any server; LocalServerAdmin alone opens ours).
+        .target(name: "NavetteConformance", dependencies: ["NavetteCore", "NavetteStore", "NavetteWire", "NavetteClient", "NavetteServer", crypto]),
 
         // MARK: - Executables
         .executableTarget(
@@ -95,6 +100,11 @@ let package = Package(
             ],
             path: "Tools/navette-bench"
         ),
+        .executableTarget(
+            name: "navette-conformance",
+            dependencies: ["NavetteConformance", "NavetteServer", "NavetteStore", argumentParser, logging],
+            path: "Tools/navette-conformance"
+        ),
 
         // MARK: - Tests
         .testTarget(name: "NavetteCoreTests", dependencies: ["NavetteCore", "NavetteTesting"]),
@@ -102,7 +112,7 @@ let package = Package(
         .testTarget(name: "NavetteStoreTests", dependencies: ["NavetteCore", "NavetteStore", "NavetteTesting"]),
         .testTarget(
             name: "NavetteSyncTests",
-            dependencies: ["NavetteCore", "NavetteStore", "NavetteWire", "NavetteServer", "NavetteClient", "NavetteTesting", crypto, logging, asyncHTTPClient,
+            dependencies: ["NavetteCore", "NavetteStore", "NavetteWire", "NavetteServer", "NavetteClient", "NavetteTesting", "NavetteConformance", crypto, logging, asyncHTTPClient,
                 serviceLifecycle,
             ]
         ),

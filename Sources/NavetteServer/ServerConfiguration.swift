@@ -27,6 +27,9 @@ public struct ServerConfiguration: Sendable {
     public var requestsPerMinute: Int
     /// The server's wall clock, in milliseconds since 1970.
     public var wallClock: @Sendable () -> UInt64
+    /// Faults a test plants to prove that a check can fail (the conformance
+    /// tool's own test). Empty in every real deployment.
+    public var plantedFaults: Set<PlantedFault> = []
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, publicAuthority: String? = nil,
@@ -47,6 +50,13 @@ public struct ServerConfiguration: Sendable {
         self.requestsPerMinute = requestsPerMinute
         self.wallClock = wallClock
     }
+}
+
+/// A deliberate departure from the protocol, for tests that must see a
+/// checker fail.
+public enum PlantedFault: String, Hashable, Sendable, CaseIterable {
+    /// Accept a `(keyid, nonce)` pair again (breaks SIG-007).
+    case acceptReplayedNonces
 }
 
 /// A request as the server received it: the parts signatures cover, and

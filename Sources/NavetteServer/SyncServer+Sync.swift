@@ -18,7 +18,7 @@ extension SyncServer {
         do {
             push = try PushRequest(body: try decodedBody(request))
         } catch let e as MessageError {
-            throw Problem(e.message.contains("schema version") ? .upgradeRequired : .malformedRequest, e.message)
+            throw Problem(e.isVersionMismatch ? .upgradeRequired : .malformedRequest, e.message)
         }
         received.withLock { $0 += push.changes.count }
         metrics.pushed(push.changes.count)
@@ -173,7 +173,7 @@ extension SyncServer {
         do {
             enrol = try EnrolRequest(body: try decodedBody(request))
         } catch let e as MessageError {
-            throw Problem(.malformedRequest, e.message)
+            throw Problem(e.isVersionMismatch ? .upgradeRequired : .malformedRequest, e.message)
         }
         guard let keyBytes = Base64URL.decode(enrol.publicKey),
             let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyBytes)
@@ -181,7 +181,7 @@ extension SyncServer {
         let signature = try selectSignature(request.parts, hasBody: true)
         guard signature.parameters.keyID == enrol.node.description else { throw Self.unauthorized }
         let challenged = try registry.isChallenge(signature.parameters.nonce!, now: nowMillis)
-        if !challenged { try checkTime(signature.parameters) }
+        if !challenged { try checkTime(signature.parameters, keyID: enrol.node.description) }
         try verify(signature, request: request, hasBody: true, key: key, keyID: enrol.node.description)
         try consumeNonce(signature.parameters, challenged: challenged)
         let node: NodeRecord

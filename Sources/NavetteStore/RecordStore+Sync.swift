@@ -34,9 +34,19 @@ extension RecordStore {
         }
     }
 
-    /// The last sequence of this store's log (0 when empty).
+    /// The last sequence this store's log ever gave (0 when it never held a
+    /// change). It never goes back, even when compaction or erasure deleted
+    /// the changes that had it: a cursor taken from it stays ahead of the
+    /// history horizon, and no later change can have a smaller one.
     public func lastSequence() throws -> Int64 {
-        try queue.read { db in try Int64.fetchOne(db, sql: "SELECT max(seq) FROM change") ?? 0 }
+        try queue.read { db in
+            try Int64.fetchOne(
+                db,
+                sql: """
+                    SELECT max(coalesce((SELECT max(seq) FROM change), 0),
+                               coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'change'), 0))
+                    """) ?? 0
+        }
     }
 
     /// The agency each record belongs to now (`nil` for a record the store

@@ -430,6 +430,13 @@ public final class ServerRegistry: Sendable {
         }
     }
 
+    /// Whether `(keyID, nonce)` is in the replay cache.
+    public func hasNonce(keyID: String, nonce: String) throws -> Bool {
+        try queue.read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM nonce WHERE keyid = ? AND nonce = ?", arguments: [keyID, nonce]) ?? false
+        }
+    }
+
     /// Admits a verified request in one transaction: records its
     /// `(keyid, nonce)` until `expiresAt` and notes when the node was last
     /// heard from and how far off its clock was.

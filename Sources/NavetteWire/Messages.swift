@@ -4,7 +4,13 @@ import NavetteCore
 /// value.
 public struct MessageError: Error, Hashable, Sendable, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// Whether the message is of a schema version this side does not speak
+    /// (`upgrade-required`), rather than malformed.
+    public var isVersionMismatch = false
+    public init(_ message: String, versionMismatch: Bool = false) {
+        self.message = message
+        self.isVersionMismatch = versionMismatch
+    }
     public var description: String { message }
 }
 
@@ -95,7 +101,8 @@ struct ObjectReader {
     func schemaVersion() throws {
         let v = try int("schemaVersion")
         guard v == Int64(wireSchemaVersion) else {
-            throw MessageError("schema version \(v) is not supported; this server speaks \(wireSchemaVersion)")
+            throw MessageError(
+                "schema version \(v) is not supported; this server speaks \(wireSchemaVersion)", versionMismatch: true)
         }
     }
 }

@@ -45,6 +45,25 @@ struct RecordStoreTests {
         #expect(try again.edit("seeker", id, [.increment("unansweredContactAttempts", by: 1)])[0].id.counter == 4)
     }
 
+    /// Found by the conformance tool: once compaction had deleted every
+    /// logged change, the last sequence read 0, below the horizon, so a
+    /// bootstrap's cursor was expired as soon as it was issued.
+    @Test func theLastSequenceNeverGoesBackWhenTheLogIsCompactedAway() throws {
+        let clock = ManualClock(millis: 1_767_600_000_000)
+        let s = try DiskStore(1, clock: clock)
+        defer { s.done() }
+        let id = try s.store.createRecord("seeker", [.set("identity.lastName", "Martin"), .set("contact.phone", "0100")])
+        let last = try s.store.lastSequence()
+        #expect(last == 2)
+        clock.advance(by: 1_000)
+        let horizon = try s.store.compactLog(before: clock.millis)
+        #expect(horizon == last)
+        #expect(try s.store.lastSequence() == last, "the last sequence went back below the horizon")
+        let next = try s.store.edit("seeker", id, [.set("contact.phone", "0199")])
+        #expect(next.count == 1)
+        #expect(try s.store.lastSequence() == last + 1, "a sequence below the horizon was given again")
+    }
+
     @Test func anInvalidEditChangesNothing() throws {
         let store = try RecordStore.inMemory(identity: identity(1))
         let id = try store.createRecord("seeker", [.set("identity.lastName", "Martin")])
