@@ -183,7 +183,8 @@ struct StrictJSONParser {
             while i < bytes.count, isDigit(bytes[i]) { i += 1 }
         }
         let lexeme = String(decoding: bytes[start..<i], as: UTF8.self)
-        if isInteger, let v = Int64(lexeme), lexeme != "-0" { return .int(v) }
+        // "-0" is the integer 0 (spec ENC-004): every implementation encodes it "0".
+        if isInteger, let v = Int64(lexeme) { return .int(v) }
         return .number(lexeme)
     }
 
