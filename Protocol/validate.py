@@ -39,7 +39,11 @@ checked = 0
 for path in sorted((root / "vectors").glob("*.json")):
     doc = json.loads(path.read_text())
     for vector in doc.get("vectors", []):
-        for example in vector.get("messages", []):
+        examples = list(vector.get("messages", []))
+        # The changes of merge and pull vectors are messages too.
+        for change in vector.get("start", []) + vector.get("changes", []) + vector.get("held", []):
+            examples.append({"schema": "change", "body": change})
+        for example in examples:
             validator = Draft202012Validator(schemas[example["schema"]], registry=registry)
             errors = list(validator.iter_errors(example["body"]))
             if bool(errors) == example.get("valid", True):

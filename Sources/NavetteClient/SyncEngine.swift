@@ -269,18 +269,8 @@ public struct SyncEngine: Sendable {
         guard status == 200, let page = try? PullResponse(body: body) else {
             throw SyncError(.untrustedResponse, "the server's answer to a pull is malformed")
         }
-        // Records leaving the view are purged, records entering it merged,
-        // then the changes applied. A bootstrap also purges what the view no
-        // longer holds.
-        if let view = page.view {
-            let keep = Set(view.map { RecordRef($0.collection, $0.record) })
-            let local = try store.allStates().map { RecordRef($0.collection, $0.id) }
-            try store.drop(local.filter { !keep.contains($0) })
-            try store.setMeta("sync.bootstrap", nil)
-        }
-        try store.drop(page.drops.map { RecordRef($0.collection, $0.record) })
-        try store.mergeSnapshots(page.snapshots.map { (RecordRef($0.collection, $0.record), $0.state) })
-        let summary = try store.apply(page.changes)
+        let summary = try Self.apply(page, to: store)
+        if page.view != nil { try store.setMeta("sync.bootstrap", nil) }
         try store.setMeta("sync.cursor", page.cursor)
         report.dropped += page.drops.count
         report.snapshots += page.snapshots.count
@@ -288,6 +278,24 @@ public struct SyncEngine: Sendable {
         report.applied += summary.applied
         progress(SyncProgress(phase: .pull, done: report.pulled))
         return page.more
+    }
+
+    /// Applies one pull page to a node's store, in the order the protocol
+    /// requires (SYNC-012): on a bootstrap, purges what the view no longer
+    /// holds; purges the drops; merges the snapshots (never replacing the
+    /// node's own state: CHG-005); applies the changes. The caller stores
+    /// the page's cursor afterwards.
+    ///
+    /// - Returns: what applying the changes did.
+    public static func apply(_ page: PullResponse, to store: RecordStore) throws -> ApplySummary {
+        if let view = page.view {
+            let keep = Set(view.map { RecordRef($0.collection, $0.record) })
+            let local = try store.allStates().map { RecordRef($0.collection, $0.id) }
+            try store.drop(local.filter { !keep.contains($0) })
+        }
+        try store.drop(page.drops.map { RecordRef($0.collection, $0.record) })
+        try store.mergeSnapshots(page.snapshots.map { (RecordRef($0.collection, $0.record), $0.state) })
+        return try store.apply(page.changes)
     }
 
     // MARK: - One signed exchange
