@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Logging
 import NavetteClient
+import NavetteConformance
 import NavetteCore
 import NavetteServer
 import NavetteStore
@@ -114,8 +115,50 @@ struct Laptop {
             identity: NodeIdentity(node: NodeID(rawValue: 0xA000 + n), name: "laptop \(n)", agency: "unenrolled"),
             configuration: .init(wallClock: clock.read))
         key = try NodeKey.create(directory: path)
-        engine = SyncEngine(store: store, key: key, transport: transport ?? HTTPTransport(), logger: logs.logger("laptop \(n)"))
+        engine = SyncEngine(
+            store: store, key: key, transport: transport ?? SchemaCheckingTransport(HTTPTransport()), logger: logs.logger("laptop \(n)"))
     }
 
     var path: String { dir.appending("node") }
+}
+
+/// A transport that validates every body a laptop sends and receives against
+/// the protocol's JSON Schemas (`Protocol/schemas/`), recording a test issue
+/// for each violation: the end-to-end tests prove the schemas describe what
+/// really crosses the wire.
+struct SchemaCheckingTransport: SyncTransport {
+    let inner: any SyncTransport
+    init(_ inner: any SyncTransport) { self.inner = inner }
+
+    static let requests = ["/v1/sync/push": "push-request", "/v1/enrol": "enrol-request"]
+    static let answers = [
+        "/v1/sync/push": "push-response", "/v1/sync/pull": "pull-response", "/v1/enrol": "enrol-response",
+        "/v1/auth/challenge": "challenge", "/v1/health": "health", "/v1/server-keys": "server-keys",
+    ]
+
+    func send(_ request: TransportRequest) async throws -> TransportResponse {
+        let path = URLComponents(string: request.url)?.path ?? request.url
+        let endpoint = Self.answers.keys.first { path.hasSuffix($0) }
+        if let body = request.body, let endpoint, let schema = Self.requests[endpoint] {
+            check(body, encodings: request.headers.filter { $0.name == "content-encoding" }.map(\.value), schema, "request to \(endpoint)")
+        }
+        let response = try await inner.send(request)
+        if let endpoint {
+            let contentType = response.headers.first { $0.name == "content-type" }?.value ?? ""
+            let schema = response.status >= 400 ? "problem" : Self.answers[endpoint]!
+            if contentType.contains("json") {
+                check(response.body, encodings: response.headers.filter { $0.name == "content-encoding" }.map(\.value), schema, "answer from \(endpoint)")
+            }
+        }
+        return response
+    }
+
+    func check(_ body: [UInt8], encodings: [String], _ schema: String, _ what: String) {
+        guard let plain = try? BodyEncoding.decode(body, encodings: encodings, maximumBytes: 64 << 20) else {
+            Issue.record("a \(what) could not be inflated")
+            return
+        }
+        let errors = protocolSchemas.validate(body: plain, against: schema)
+        if !errors.isEmpty { Issue.record("a \(what) is not a valid \(schema): \(errors.prefix(3).joined(separator: "; "))") }
+    }
 }
