@@ -116,7 +116,7 @@ let package = Package(
                 serviceLifecycle,
             ]
         ),
-        .testTarget(name: "NavetteCLITests", dependencies: ["navette", "navette-datagen", "navette-bench", "NavetteCore", "NavetteStore", "NavetteTesting"]),
+        .testTarget(name: "NavetteCLITests", dependencies: ["navette", "navette-datagen", "navette-bench", "navette-conformance", "NavetteCore", "NavetteStore", "NavetteTesting"]),
     ]
 )
 
