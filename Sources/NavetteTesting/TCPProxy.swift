@@ -28,6 +28,65 @@ public final class TCPProxy: Sendable {
         var remaining: Int?
     }
 
+    /// What the proxy does to one connection, chosen when it opens (see
+    /// ``plan(_:)``): the faults of real links and middleboxes.
+    public enum ConnectionFault: Sendable, Hashable, CustomStringConvertible {
+        /// Closes both sides (FIN) once `after` bytes have flowed in `direction`.
+        case cut(after: Int, Direction)
+        /// Resets both sides (RST) once `after` bytes have flowed in `direction`.
+        case reset(after: Int, Direction)
+        /// Forwards `after` bytes in `direction`, then nothing more that way,
+        /// leaving the connection open: the peer waits for its timeout.
+        case stall(after: Int, Direction)
+        /// Holds everything flowing in `direction` for this long first.
+        case delay(Duration, Direction)
+        /// Once the server answers, sends what the node sent on this
+        /// connection again, on a second connection whose answers are
+        /// dropped (a duplicating middlebox, or a replay).
+        case duplicate
+        /// Holds the node's request until `by` has passed, so that a retry
+        /// on a new connection overtakes it (requests arrive reordered).
+        case reorder(by: Duration)
+
+        public var description: String {
+            switch self {
+            case .cut(let n, let d): "cut after \(n) bytes \(d)"
+            case .reset(let n, let d): "reset after \(n) bytes \(d)"
+            case .stall(let n, let d): "stall after \(n) bytes \(d)"
+            case .delay(let t, let d): "delay \(t) \(d)"
+            case .duplicate: "duplicate"
+            case .reorder(let t): "reorder by \(t)"
+            }
+        }
+
+        /// A random fault (or none, half the time) drawn from `rng`: what a
+        /// seeded test plans for each connection.
+        public static func random(using rng: inout SplitMix64, stall: Bool = true) -> ConnectionFault? {
+            guard rng.chance(0.5) else { return nil }
+            let direction: Direction = rng.chance(0.5) ? .toServer : .toClient
+            let bytes = rng.pick([0, 1, 40, 200, 700, 1_500, 4_000, 12_000])
+            switch rng.int(in: 0..<(stall ? 6 : 5)) {
+            case 0: return .cut(after: bytes, direction)
+            case 1: return .reset(after: bytes, direction)
+            case 2: return .delay(.milliseconds(rng.int(in: 10...400)), direction)
+            case 3: return .duplicate
+            case 4: return .reorder(by: .milliseconds(rng.int(in: 50...600)))
+            default: return .stall(after: bytes, direction)
+            }
+        }
+    }
+
+    let planner = Mutex<(@Sendable (Int) -> ConnectionFault?)?>(nil)
+    let faultLog = Mutex<[(connection: Int, fault: ConnectionFault)]>([])
+
+    /// Decides the fault of every connection opened from now on: `plan` gets
+    /// the connection's number (from 1) and returns its fault, or `nil` for
+    /// none. `plan(nil)` stops planning faults.
+    public func plan(_ plan: (@Sendable (Int) -> ConnectionFault?)?) { planner.withLock { $0 = plan } }
+
+    /// The faults planned so far, by connection number.
+    public var plannedFaults: [(connection: Int, fault: ConnectionFault)] { faultLog.withLock { $0 } }
+
     /// A link to emulate: rates each way and round-trip latency. Loss is
     /// not emulated byte by byte; cuts (``cutAfter(bytes:direction:connections:)``)
     /// stand for the outages.
@@ -125,11 +184,18 @@ public final class TCPProxy: Sendable {
     public func stop() async throws { try await channel.close() }
 
     func connect(_ inbound: any Channel, host: String, port: Int) -> EventLoopFuture<Void> {
-        counters.withLock { $0.connections += 1 }
+        let number = counters.withLock { c -> Int in
+            c.connections += 1
+            return c.connections
+        }
+        let planned = planner.withLock { $0 }?(number)
+        if let planned { faultLog.withLock { $0.append((number, planned)) } }
         return ClientBootstrap(group: inbound.eventLoop)
             .connect(host: host, port: port)
             .flatMap { outbound in
                 let link = Link(proxy: self)
+                link.planned = planned
+                link.upstream = (host, port)
                 let toServer = Pipe(link: link, direction: .toServer)
                 let toClient = Pipe(link: link, direction: .toClient)
                 toServer.partner = outbound
@@ -163,6 +229,14 @@ final class Link: @unchecked Sendable {
     /// Bytes flowed each way since the link took on its fault.
     var flowed: [TCPProxy.Direction: Int] = [:]
     var cut = false
+    /// The fault planned for this connection, and what it needs.
+    var planned: TCPProxy.ConnectionFault?
+    var upstream: (host: String, port: Int) = ("127.0.0.1", 0)
+    var plannedFlowed: [TCPProxy.Direction: Int] = [:]
+    var stalled: Set<TCPProxy.Direction> = []
+    var heldUntil: [TCPProxy.Direction: NIODeadline] = [:]
+    var sentToServer: [ByteBuffer] = []
+    var duplicated = false
 
     init(proxy: TCPProxy) {
         self.proxy = proxy
@@ -188,6 +262,68 @@ final class Link: @unchecked Sendable {
 
     func close() {
         for c in channels { c.close(promise: nil) }
+    }
+
+    /// Closes both sides with a reset: SO_LINGER 0, then close.
+    func reset() {
+        cut = true
+        proxy.counters.withLock { $0.cut += 1 }
+        for c in channels {
+            guard let provider = c as? any SocketOptionProvider else {
+                c.close(promise: nil)
+                continue
+            }
+            provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in c.close(promise: nil) }
+        }
+    }
+
+    /// What the planned fault lets through of `count` bytes in `direction`:
+    /// how many to forward now, when (held), and what to do after.
+    enum Verdict { case forward(Int, at: NIODeadline?), closeAfter(Int), resetAfter(Int) }
+
+    func plannedVerdict(_ count: Int, _ direction: TCPProxy.Direction) -> Verdict {
+        guard let planned else { return .forward(count, at: nil) }
+        if stalled.contains(direction) { return .forward(0, at: nil) }
+        let before = plannedFlowed[direction, default: 0]
+        plannedFlowed[direction] = before + count
+        switch planned {
+        case .cut(let n, let d) where d == direction && before + count > n:
+            cut = true
+            proxy.counters.withLock { $0.cut += 1 }
+            return .closeAfter(max(0, n - before))
+        case .reset(let n, let d) where d == direction && before + count > n:
+            return .resetAfter(max(0, n - before))
+        case .stall(let n, let d) where d == direction && before + count > n:
+            stalled.insert(direction)
+            proxy.counters.withLock { $0.cut += 1 }
+            return .forward(max(0, n - before), at: nil)
+        case .delay(let t, let d) where d == direction:
+            let until = heldUntil[direction] ?? (NIODeadline.now() + .nanoseconds(t.nanoseconds))
+            heldUntil[direction] = until
+            return .forward(count, at: until)
+        case .reorder(let t) where direction == .toServer:
+            let until = heldUntil[direction] ?? (NIODeadline.now() + .nanoseconds(t.nanoseconds))
+            heldUntil[direction] = until
+            return .forward(count, at: until)
+        default:
+            return .forward(count, at: nil)
+        }
+    }
+
+    /// For a duplicating connection: once the server has answered, sends
+    /// the node's bytes again on a new connection and drops its answers.
+    func duplicateIfPlanned(on loop: any EventLoop) {
+        guard planned == .duplicate, !duplicated, !sentToServer.isEmpty else { return }
+        duplicated = true
+        let bytes = sentToServer
+        ClientBootstrap(group: loop)
+            .channelInitializer { $0.pipeline.addHandler(Discard()) }
+            .connect(host: upstream.host, port: upstream.port)
+            .whenSuccess { channel in
+                for b in bytes { channel.write(b, promise: nil) }
+                channel.flush()
+                loop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+            }
     }
 
     /// When `count` bytes sent now in `direction` reach the other side on
@@ -231,8 +367,11 @@ final class Pipe: ChannelDuplexHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
-        let allowed = link.allow(buffer.readableBytes, direction)
         guard let partner else { return }
+        if link.planned != nil {
+            return plannedRead(context: context, buffer: &buffer, partner: partner)
+        }
+        let allowed = link.allow(buffer.readableBytes, direction)
         if allowed < buffer.readableBytes {
             if allowed > 0, let slice = buffer.readSlice(length: allowed) {
                 partner.writeAndFlush(slice).whenComplete { _ in self.link.close() }
@@ -248,11 +387,59 @@ final class Pipe: ChannelDuplexHandler, @unchecked Sendable {
         }
     }
 
+    /// Forwards under the connection's planned fault.
+    func plannedRead(context: ChannelHandlerContext, buffer: inout ByteBuffer, partner: any Channel) {
+        let count = buffer.readableBytes
+        proxyCount(count)
+        if direction == .toServer, link.planned == .duplicate { link.sentToServer.append(buffer) }
+        if direction == .toClient { link.duplicateIfPlanned(on: context.eventLoop) }
+        switch link.plannedVerdict(count, direction) {
+        case .forward(let n, let at):
+            guard n > 0, let slice = buffer.readSlice(length: n) else { return }
+            if let at, at > .now() {
+                context.eventLoop.scheduleTask(deadline: at) { partner.writeAndFlush(slice, promise: nil) }
+            } else {
+                partner.writeAndFlush(slice, promise: nil)
+            }
+        case .closeAfter(let n):
+            if n > 0, let slice = buffer.readSlice(length: n) {
+                partner.writeAndFlush(slice).whenComplete { _ in self.link.close() }
+            } else {
+                link.close()
+            }
+        case .resetAfter(let n):
+            if n > 0, let slice = buffer.readSlice(length: n) {
+                partner.writeAndFlush(slice).whenComplete { _ in self.link.reset() }
+            } else {
+                link.reset()
+            }
+        }
+    }
+
+    func proxyCount(_ count: Int) {
+        link.proxy.counters.withLock {
+            if direction == .toServer { $0.toServer += count } else { $0.toClient += count }
+        }
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         link.closeWhenDelivered(on: context.eventLoop)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         link.close()
+    }
+}
+
+/// Drops whatever it reads: the answers to a duplicated request.
+final class Discard: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let c = components
+        return c.seconds * 1_000_000_000 + c.attoseconds / 1_000_000_000
     }
 }
