@@ -84,6 +84,10 @@ extension SyncServer {
         var cursorText: String?
         var bootstrap = false
         var limit = configuration.maximumPullChanges
+        // A cursor has at most 512 bytes: a longer query is not one of ours.
+        guard (request.parts.query ?? "").utf8.count <= Self.maximumQueryBytes else {
+            throw Problem(.malformedRequest, "the query is longer than \(Self.maximumQueryBytes) bytes")
+        }
         for pair in (request.parts.query ?? "").split(separator: "&") where !pair.isEmpty {
             let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
             guard kv.count == 2 else { throw Problem(.malformedRequest, "the query must be cursor=…&limit=…") }
@@ -97,7 +101,8 @@ extension SyncServer {
                     throw Problem(.malformedRequest, "limit must be between 1 and \(configuration.maximumPullChanges)")
                 }
                 limit = n
-            default: throw Problem(.malformedRequest, "the query parameter '\(kv[0])' is not known")
+            // The parameter is not repeated back: answers never echo what a request carried.
+            default: throw Problem(.malformedRequest, "the query has a parameter other than cursor, bootstrap and limit")
             }
         }
         var after: Int64?
@@ -162,6 +167,9 @@ extension SyncServer {
         ).body
         return respond(200, body, to: request.parts)
     }
+
+    /// The longest pull query accepted, in bytes.
+    static let maximumQueryBytes = 1_024
 
     /// The most records a pull page brings in as snapshots.
     static let snapshotsPerPage = 100

@@ -166,7 +166,10 @@ public final class SyncServer: Sendable {
         // A request whose signature fields are unusable is answered with a
         // signature over what can be read of it.
         var bound = request
-        if bound.values("signature-input").count != 1 { bound.headers.removeAll { $0.name == "signature-input" } }
+        let inputs = bound.values("signature-input")
+        if inputs.count != 1 || inputs[0].contains(where: { $0 == "\r" || $0 == "\n" }) {
+            bound.headers.removeAll { $0.name == "signature-input" }
+        }
         do {
             try signer.sign(
                 &parts, body: body, answering: bound, created: Int64(nowMillis / 1000), nonce: Base64URL.nonce())

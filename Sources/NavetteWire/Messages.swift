@@ -48,10 +48,20 @@ struct ObjectReader {
     init(_ value: JSONValue, _ message: String, allowed: Set<String>) throws {
         guard case .object(let o) = value else { throw MessageError("the \(message) must be a JSON object") }
         if let unknown = o.keys.sorted().first(where: { !allowed.contains($0) }) {
-            throw MessageError("the \(message) has an unknown member '\(unknown)'")
+            throw MessageError("the \(message) has an unknown member\(Self.quoted(unknown))")
         }
         self.members = o
         self.message = message
+    }
+
+    /// A member name as an error may repeat it: short identifiers only,
+    /// never whatever a request carried.
+    static func quoted(_ name: String) -> String {
+        let plain = name.utf8.count <= 32 && name.utf8.allSatisfy {
+            ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2E || $0 == 0x5F
+                || $0 == 0x2D
+        }
+        return plain ? " '\(name)'" : ""
     }
 
     func string(_ name: String, maxLength: Int = 256) throws -> String {

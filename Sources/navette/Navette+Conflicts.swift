@@ -88,7 +88,12 @@ extension Navette.Conflicts {
                 } else {
                     let spec = store.configuration.schema.collection(collection)!
                     let lhs = key.map { "\(field)[\($0)]" } ?? field
-                    let edit = try FieldAssignment("\(lhs)=\(value!)").edit(in: spec, state: RecordState())
+                    let edit: Edit
+                    do {
+                        edit = try FieldAssignment("\(lhs)=\(value!)").edit(in: spec, state: RecordState())
+                    } catch let e as FieldAssignment.Failure {
+                        throw CLIError(e.description)
+                    }
                     switch edit {
                     case .set(_, let v), .put(_, _, let v): chosen = v
                     default: throw CLIError("this conflict needs a value")

@@ -15,7 +15,12 @@ func edits(_ assignments: [String], collection: String, state: RecordState) thro
     let spec = Schema.navette.collection(collection)!
     var out: [Edit] = []
     for a in assignments {
-        let edit = try FieldAssignment(a).edit(in: spec, state: state, earlier: out)
+        let edit: Edit
+        do {
+            edit = try FieldAssignment(a).edit(in: spec, state: state, earlier: out)
+        } catch let e as FieldAssignment.Failure {
+            throw CLIError(e.description)
+        }
         // A later edit of the same map entry carries the earlier one's members:
         // it replaces it, so that an entry is validated whole.
         if case .put(let f, let k, _) = edit {

@@ -74,6 +74,8 @@ func refusing<T>(_ body: () throws -> T) throws -> T {
         return try body()
     } catch let e as NavetteCore.ValidationError {
         throw CLIError(e.description)
+    } catch let e as FieldAssignment.Failure {
+        throw CLIError(e.description)
     } catch let e as StoreError {
         throw CLIError(e.message)
     } catch let e as HybridLogicalClock.Error {
@@ -88,6 +90,8 @@ func refusing<T>(_ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
     } catch let e as NavetteCore.ValidationError {
+        throw CLIError(e.description)
+    } catch let e as FieldAssignment.Failure {
         throw CLIError(e.description)
     } catch let e as StoreError {
         throw CLIError(e.message)

@@ -1,5 +1,3 @@
-import NavetteCore
-
 /// A `FIELD=VALUE` argument, parsed against the schema into an ``Edit``.
 ///
 /// | form | meaning |
@@ -13,20 +11,29 @@ import NavetteCore
 ///
 /// Values are read by the field's type: text as typed, integers, `true` or
 /// `false`, and JSON (`{…}` or `[…]`) for objects and lists.
-struct FieldAssignment {
-    enum Form { case set, add, remove }
+public struct FieldAssignment: Hashable, Sendable {
+    public enum Form: Hashable, Sendable { case set, add, remove }
 
-    var field: String
-    var key: String?
-    var member: String?
-    var form: Form
-    var text: String
+    /// Why an argument was refused: names the field and the rule, never the
+    /// value typed (it may be personal).
+    public struct Failure: Error, Hashable, Sendable, CustomStringConvertible {
+        public var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    public var field: String
+    public var key: String?
+    public var member: String?
+    public var form: Form
+    public var text: String
 
     /// Parses the syntax only.
-    init(_ argument: String) throws {
+    ///
+    /// - Throws: ``Failure``.
+    public init(_ argument: String) throws {
         guard let eq = argument.firstIndex(of: "=") else {
             // The argument itself is not echoed: it may be a personal value typed without its field.
-            throw CLIError("an argument is not FIELD=VALUE (it has no '='); write for example contact.phone=0612345678")
+            throw Failure("an argument is not FIELD=VALUE (it has no '='); write for example contact.phone=0612345678")
         }
         var lhs = String(argument[..<eq])
         text = String(argument[argument.index(after: eq)...])
@@ -45,20 +52,22 @@ struct FieldAssignment {
             if rest.hasPrefix(".") {
                 member = String(rest.dropFirst())
             } else if !rest.isEmpty {
-                throw CLIError("'\(lhs)' is not a field name; write field[key] or field[key].member")
+                throw Failure("'\(lhs)' is not a field name; write field[key] or field[key].member")
             }
         } else {
             field = lhs
         }
-        guard !field.isEmpty else { throw CLIError("an assignment lacks its field name before '='") }
+        guard !field.isEmpty else { throw Failure("an assignment lacks its field name before '='") }
     }
 
     /// The edit, checked against the field's kind. A member edit keeps the
     /// entry's other members, from an `earlier` edit of the same command or
     /// else from `state`.
-    func edit(in collection: CollectionSpec, state: RecordState, earlier: [Edit] = []) throws -> Edit {
+    ///
+    /// - Throws: ``Failure``.
+    public func edit(in collection: CollectionSpec, state: RecordState, earlier: [Edit] = []) throws -> Edit {
         guard let spec = collection.field(field) else {
-            throw CLIError(
+            throw Failure(
                 "\(collection.name) has no field '\(field)'; 'navette schema \(collection.name)' lists its fields")
         }
         switch (spec.kind, form, key) {
@@ -73,7 +82,7 @@ struct FieldAssignment {
         case (.awSet, .remove, nil), (.awMap, .remove, nil):
             return spec.kind == .awSet ? .removeElement(field, element: text) : .removeEntry(field, key: text)
         case (.counter, .add, nil), (.counter, .remove, nil):
-            guard let n = Int64(text) else { throw CLIError("\(field): '+=' and '-=' take a whole number") }
+            guard let n = Int64(text) else { throw Failure("\(field): '+=' and '-=' take a whole number") }
             return .increment(field, by: form == .add ? n : -n)
         case (.log, .add, nil):
             return .append(field, try parse(text, as: spec.type))
@@ -81,7 +90,7 @@ struct FieldAssignment {
             let entryType = spec.entryKind == .lww ? spec.type : .bool
             guard let member else { return .put(field, key: key, try parse(text, as: entryType)) }
             guard case .object(let members) = entryType, let m = members.first(where: { $0.name == member }) else {
-                throw CLIError("\(field) entries have no member '\(member)'")
+                throw Failure("\(field) entries have no member '\(member)'")
             }
             var entry: [String: JSONValue] = [:]
             if let previous = earlier.last(where: { if case .put(field, key, _) = $0 { true } else { false } }),
@@ -94,7 +103,7 @@ struct FieldAssignment {
             entry[member] = try parse(text, as: m.type)
             return .put(field, key: key, .object(entry))
         default:
-            throw CLIError(Self.usage(spec))
+            throw Failure(Self.usage(spec))
         }
     }
 
@@ -115,19 +124,19 @@ struct FieldAssignment {
     func parse(_ text: String, as type: ValueType) throws -> JSONValue {
         switch type {
         case .int:
-            guard let n = Int64(text) else { throw CLIError("\(field): expected a whole number") }
+            guard let n = Int64(text) else { throw Failure("\(field): expected a whole number") }
             return .int(n)
         case .bool:
             switch text.lowercased() {
             case "true", "yes", "1": return .bool(true)
             case "false", "no", "0": return .bool(false)
-            default: throw CLIError("\(field): expected true or false")
+            default: throw Failure("\(field): expected true or false")
             }
         case .object, .list:
             do {
                 return try JSONValue(parsing: text, limits: .init(maximumDepth: 8, maximumBytes: 64 << 10))
             } catch let e as JSONParsingError {
-                throw CLIError("\(field): expected JSON (\(type.summary)); \(e.message)")
+                throw Failure("\(field): expected JSON (\(type.summary)); \(e.message)")
             }
         default:
             return .string(text)
