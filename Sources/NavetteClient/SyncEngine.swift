@@ -225,8 +225,14 @@ public struct SyncEngine: Sendable {
             }
         }
         let last = pending.last!
-        var rng = SystemRandomNumberGenerator()
-        let request = PushRequest(batch: RecordKeys.random(using: &rng), changes: pending.map(\.change))
+        // The batch id names the range of the log it carries, in the server
+        // store's incarnation: a push whose answer was lost is sent again
+        // under the same id (SYNC-002) and answered as before, without
+        // applying anything twice; after a restore of the server, the same
+        // range is a new batch and is applied again.
+        let incarnation = try store.meta("sync.cursor").map { $0.split(separator: ".").dropFirst().first.map(String.init) ?? "" } ?? ""
+        let batch = "\(incarnation.prefix(16))-\(pending.first!.sequence)-\(last.sequence)"
+        let request = PushRequest(batch: batch, changes: pending.map(\.change))
         let (status, body, _) = try await exchange(
             server, method: "POST", path: "/v1/sync/push", query: nil, body: request.body, keys: keys, report: &report)
         guard status == 200, let response = try? PushResponse(body: body), response.batch == request.batch else {

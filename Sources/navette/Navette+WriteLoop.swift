@@ -12,6 +12,8 @@ extension Navette {
             shouldDisplay: false)
         @OptionGroup var node: NodeOptions
         @Option(help: "How many edits to make at most.") var count = 100_000
+        @Option(help: "The agency of the seekers it creates.") var agency: String?
+        @Option(help: "The referent of the seekers it creates.") var referent: String?
 
         /// Writes a line straight to the file descriptor: nothing is left in
         /// a buffer when the process is killed.
@@ -24,7 +26,10 @@ extension Navette {
             var seeker: String? = nil
             for i in 1...count {
                 if i % 10 == 1 {
-                    seeker = try store.createRecord("seeker", [.set("identity.lastName", .string("W\(i)"))])
+                    var edits: [Edit] = [.set("identity.lastName", .string("W\(i)"))]
+                    if let agency { edits.append(.set("agency", .string(agency))) }
+                    if let referent { edits.append(.set("referent", .string(referent))) }
+                    seeker = try store.createRecord("seeker", edits)
                     report("committed create \(seeker!) W\(i)")
                 } else {
                     try store.edit("seeker", seeker!, [.set("contact.phone", .string("p\(i)")), .increment("unansweredContactAttempts", by: 1)])

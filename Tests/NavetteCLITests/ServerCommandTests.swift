@@ -8,10 +8,10 @@ import Testing
 /// sync` as separate real processes, as an admin and counsellors run them.
 struct ServerCommandTests {
     /// Starts `navette serve` with its output in a file; returns the process and its URL.
-    static func startServer(data: String, output: String) throws -> (Process, String) {
+    static func startServer(data: String, output: String, port: String = "0") throws -> (Process, String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: NavetteProcess.executable)
-        p.arguments = ["serve", "--data", data, "--port", "0"]
+        p.arguments = ["serve", "--data", data, "--port", port]
         FileManager.default.createFile(atPath: output, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
         p.standardOutput = handle
