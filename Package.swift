@@ -35,6 +35,7 @@ let package = Package(
         .executable(name: "navette-datagen", targets: ["navette-datagen"]),
         .executable(name: "navette-bench", targets: ["navette-bench"]),
         .executable(name: "navette-conformance", targets: ["navette-conformance"]),
+        .executable(name: "chaos", targets: ["chaos"]),
         .library(name: "NavetteCore", targets: ["NavetteCore"]),
         .library(name: "NavetteStore", targets: ["NavetteStore"]),
         .library(name: "NavetteWire", targets: ["NavetteWire"]),
@@ -101,6 +102,11 @@ let package = Package(
             path: "Tools/navette-bench"
         ),
         .executableTarget(
+            name: "chaos",
+            dependencies: ["NavetteCore", "NavetteStore", "NavetteServer", "NavetteTesting", argumentParser],
+            path: "Tools/chaos"
+        ),
+        .executableTarget(
             name: "navette-conformance",
             dependencies: ["NavetteConformance", "NavetteServer", "NavetteStore", argumentParser, logging],
             path: "Tools/navette-conformance"
@@ -116,7 +122,7 @@ let package = Package(
                 serviceLifecycle,
             ]
         ),
-        .testTarget(name: "NavetteCLITests", dependencies: ["navette", "navette-datagen", "navette-bench", "navette-conformance", "NavetteCore", "NavetteStore", "NavetteTesting"]),
+        .testTarget(name: "NavetteCLITests", dependencies: ["navette", "navette-datagen", "navette-bench", "navette-conformance", "chaos", "NavetteCore", "NavetteStore", "NavetteTesting"]),
     ]
 )
 

@@ -139,3 +139,17 @@ struct SyncCrashTests {
         print("sync crash: \(mine.count) changes pushed through \(kills) server kills")
     }
 }
+
+/// The chaos tool's short form: real processes, kills, faulted links, and
+/// every laptop equal to its view at the end.
+struct ChaosTests {
+    @Test func theQuickChaosRunEndsWithEveryLaptopEqualToItsView() throws {
+        let seed = testSeed(0xC4A0_5000)
+        let chaos = URL(fileURLWithPath: NavetteProcess.executable).deletingLastPathComponent().appendingPathComponent("chaos").path
+        let r = try ProtocolToolTests.run(chaos, ["--quick", "--seed", "\(seed)"])
+        #expect(r.status == 0, "\(r.stdout.suffix(2_000))\(r.stderr)")
+        #expect(r.stdout.hasPrefix("chaos: seed \(seed)"))
+        #expect(r.lastLine.hasPrefix("chaos: PASS seed=\(seed)"), "\(r.lastLine)")
+        #expect(r.stdout.contains("killed"), "the run must have killed a process")
+    }
+}
