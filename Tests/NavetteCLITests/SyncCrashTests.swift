@@ -45,6 +45,27 @@ struct SyncCrashTests {
         return try store.ownChanges(after: 0, limit: .max).filter { $0.sequence <= upTo }.map(\.change.id.description)
     }
 
+    /// How many of the server's changes up to the laptop's stored cursor,
+    /// written by other nodes to records the laptop holds, the laptop has
+    /// not applied (a write counts as applied once the laptop's state of the
+    /// record has seen its node's counter).
+    func unappliedBeforeCursor(_ node: String, data: String) throws -> (missing: Int, examined: Int) {
+        let laptop = try RecordStore.open(directory: node)
+        guard let cursor = try laptop.meta("sync.cursor"), let upTo = Int64(cursor.split(separator: ".")[2]) else { return (0, 0) }
+        let me = laptop.identity.node
+        var missing = 0
+        var examined = 0
+        for (sequence, change) in try RecordStore.open(directory: data).changes(after: 0) where sequence <= upTo {
+            guard change.id.origin != me, change.collection == "seeker",
+                [Operation.set, .remove, .increment, .append].contains(change.operation),
+                let state = try laptop.state(change.collection, change.record)
+            else { continue }
+            examined += 1
+            if state.writers[change.id.origin, default: 0] < change.id.counter { missing += 1 }
+        }
+        return (missing, examined)
+    }
+
     func enrolledLaptop(_ dir: TemporaryDirectory, _ name: String, data: String, url: String) throws -> String {
         let node = dir.appending(name)
         let code = try navette("admin", "enrol", "--data", data, "--agency", "069-lyon-3", "--counsellor", "c1").lastLine
@@ -66,6 +87,7 @@ struct SyncCrashTests {
         let writer = try enrolledLaptop(dir, "writer", data: data, url: url)
         let victim = try enrolledLaptop(dir, "victim", data: data, url: url)
         var finished = 0
+        var examined = 0
         for round in 0..<kills {
             // Both laptops write; the writer syncs, so that the victim has pages to pull.
             for node in [writer, victim] {
@@ -80,8 +102,13 @@ struct SyncCrashTests {
             let onServer = try serverChangeIDs(data)
             let lost = try acknowledged(victim).filter { !onServer.contains($0) }
             #expect(lost.isEmpty, "round \(round): \(lost.count) acknowledged changes are not on the server; NAVETTE_SEED=\(seed)")
+            // And what the server sent before the laptop's stored cursor is in the laptop.
+            let (missing, seen) = try unappliedBeforeCursor(victim, data: data)
+            examined += seen
+            #expect(missing == 0, "round \(round): \(missing) changes before the laptop's cursor are not in it; NAVETTE_SEED=\(seed)")
         }
-        print("sync crash: \(kills - finished) of \(kills) syncs killed before they finished")
+        print("sync crash: \(kills - finished) of \(kills) syncs killed before they finished; \(examined) pulled changes checked")
+        #expect(examined > 0, "no pulled change was checked against the laptop's cursor")
         #expect(finished < kills, "no sync was killed mid-way: the delays are too long")
         // The next syncs go through, and both laptops equal the server's view.
         for node in [victim, writer, victim] { #expect(try navette("sync", "--dir", node, "--quiet").status == 0) }
