@@ -5,6 +5,7 @@
 //   NavetteCore  <-  NavetteStore  <-  navette (CLI), NavetteTesting, Tools
 //   NavetteCore  <-  NavetteWire   <-  NavetteServer, NavetteClient (never each other)
 //   NavetteClient, NavetteServer  <-  NavetteConformance  <-  navette-conformance
+//   NavetteCore  <-  NavettePostgres (postgres-nio)
 import PackageDescription
 
 // Third-party products, named once.
@@ -26,6 +27,7 @@ let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio
 let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl")
 let prometheus: Target.Dependency = .product(name: "Prometheus", package: "swift-prometheus")
 let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let postgres: Target.Dependency = .product(name: "PostgresNIO", package: "postgres-nio")
 
 let package = Package(
     name: "navette",
@@ -55,6 +57,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // MARK: - Libraries (pure -> I/O)
@@ -75,6 +78,8 @@ let package = Package(
             ]
         ),
         .target(name: "NavetteTesting", dependencies: ["NavetteCore", "NavetteStore", nioCore, nioPosix]),
+        // The server's storage on PostgreSQL (several server processes, one truth).
+        .target(name: "NavettePostgres", dependencies: ["NavetteCore", postgres, logging]),
         // The protocol's conformance checks and JSON Schema validator (a client
         // of any server; LocalServerAdmin alone opens ours).
         .target(name: "NavetteConformance", dependencies: ["NavetteCore", "NavetteStore", "NavetteWire", "NavetteClient", "NavetteServer", crypto]),
@@ -122,6 +127,7 @@ let package = Package(
                 serviceLifecycle,
             ]
         ),
+        .testTarget(name: "NavettePostgresTests", dependencies: ["NavettePostgres", "NavetteCore", "NavetteTesting", postgres, logging]),
         .testTarget(name: "NavetteCLITests", dependencies: ["navette", "navette-datagen", "navette-bench", "navette-conformance", "chaos", "NavetteCore", "NavetteStore", "NavetteTesting"]),
     ]
 )

@@ -1,0 +1,119 @@
+import Logging
+import NavetteCore
+import PostgresNIO
+
+/// The server's change log on PostgreSQL, shared by every server process.
+///
+/// Readers pull "every change after sequence N", so a change must never
+/// become visible after one with a greater sequence: with a plain sequence,
+/// two concurrent transactions can commit out of order, and a reader that
+/// saw the later one would move its cursor past the earlier one and skip it
+/// for ever (the sequence-visibility hazard). Appends here take one
+/// transaction-scoped advisory lock and number their changes under it, so
+/// sequences are given in commit order: a snapshot that holds sequence N
+/// holds every sequence below N.
+///
+/// ```swift
+/// let log = PostgresChangeLog(client: client, logger: logger)
+/// try await log.migrate()
+/// try await log.append(changes)                       // idempotent by change id
+/// let page = try await log.changes(after: cursor, limit: 500)
+/// ```
+public struct PostgresChangeLog: Sendable {
+    public let client: PostgresClient
+    let logger: Logger
+    /// The schema's tables live under this prefix (tests use one per run).
+    public let prefix: String
+
+    /// The advisory lock every append takes (a constant: "navette" in ASCII).
+    static let appendLock: Int64 = 0x6E_6176_6574_7465
+
+    public init(client: PostgresClient, logger: Logger, prefix: String = "navette") {
+        self.client = client
+        self.logger = logger
+        self.prefix = prefix
+    }
+
+    var table: String { "\(prefix)_change" }
+    var head: String { "\(prefix)_log_head" }
+
+    /// Creates the tables if they are missing.
+    public func migrate() async throws {
+        try await client.withConnection { c in
+            try await c.query(
+                PostgresQuery(unsafeSQL: """
+                    CREATE TABLE IF NOT EXISTS \(table) (
+                        seq BIGINT PRIMARY KEY, id TEXT NOT NULL UNIQUE, origin TEXT NOT NULL,
+                        collection TEXT NOT NULL, record TEXT NOT NULL, body TEXT NOT NULL)
+                    """), logger: logger)
+            // The last sequence ever given: it never goes back, even when the tail is compacted away.
+            try await c.query(
+                PostgresQuery(unsafeSQL: "CREATE TABLE IF NOT EXISTS \(head) (one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one), last BIGINT NOT NULL)"),
+                logger: logger)
+            try await c.query(PostgresQuery(unsafeSQL: "INSERT INTO \(head) (last) VALUES (0) ON CONFLICT DO NOTHING"), logger: logger)
+        }
+    }
+
+    /// Appends the changes the log does not hold yet, in one transaction.
+    ///
+    /// - Parameter beforeCommit: a test seam, run inside the transaction
+    ///   after the changes are written (to hold the transaction open).
+    /// - Returns: how many changes were new.
+    @discardableResult
+    public func append(_ changes: [Change], beforeCommit: (@Sendable () async throws -> Void)? = nil) async throws -> Int {
+        guard !changes.isEmpty else { return 0 }
+        let table = self.table, head = self.head, logger = self.logger
+        return try await client.withTransaction(logger: logger) { c in
+            try await c.query("SELECT pg_advisory_xact_lock(\(Self.appendLock))", logger: logger)
+            var last: Int64 = 0
+            for try await value in try await c.query(PostgresQuery(unsafeSQL: "SELECT last FROM \(head)"), logger: logger).decode(Int64.self) {
+                last = value
+            }
+            var added = 0
+            for change in changes {
+                let seq = last + 1
+                var query = PostgresQuery(
+                    unsafeSQL: "INSERT INTO \(table) (seq, id, origin, collection, record, body) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING RETURNING seq")
+                query.binds.append(seq)
+                query.binds.append(change.id.description)
+                query.binds.append(change.id.origin.description)
+                query.binds.append(change.collection)
+                query.binds.append(change.record)
+                query.binds.append(change.encoded)
+                // A change the log already holds returns no row.
+                var inserted = false
+                for try await _ in try await c.query(query, logger: logger) { inserted = true }
+                if inserted {
+                    last = seq
+                    added += 1
+                }
+            }
+            var update = PostgresQuery(unsafeSQL: "UPDATE \(head) SET last = $1")
+            update.binds.append(last)
+            try await c.query(update, logger: logger)
+            try await beforeCommit?()
+            return added
+        }
+    }
+
+    /// The changes after `sequence`, in sequence order.
+    public func changes(after sequence: Int64, limit: Int) async throws -> [(sequence: Int64, change: Change)] {
+        var query = PostgresQuery(unsafeSQL: "SELECT seq, body FROM \(table) WHERE seq > $1 ORDER BY seq LIMIT $2")
+        query.binds.append(sequence)
+        query.binds.append(Int64(limit))
+        var out: [(Int64, Change)] = []
+        for try await (seq, body) in try await client.query(query, logger: logger).decode((Int64, String).self) {
+            out.append((seq, try Change(encoded: Array(body.utf8))))
+        }
+        return out
+    }
+
+    /// The last sequence the log ever gave (0 when it never held a change).
+    public func lastSequence() async throws -> Int64 {
+        var last: Int64 = 0
+        for try await value in try await client.query(PostgresQuery(unsafeSQL: "SELECT last FROM \(head)"), logger: logger).decode(Int64.self) {
+            last = value
+        }
+        return last
+    }
+}
