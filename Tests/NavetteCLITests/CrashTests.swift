@@ -9,7 +9,7 @@ import Testing
 /// integrity check must pass. `NAVETTE_CRASH_KILLS` sets the number of kill
 /// points (default 20; `NAVETTE_FULL=1` runs 100).
 struct CrashTests {
-    @Test func everyReportedCommitSurvivesSIGKILL() throws {
+    @Test func everyReportedCommitSurvivesSIGKILL() async throws {
         let seed = testSeed(0xC4A5)
         var rng = SplitMix64(seed: seed)
         let kills = environmentInt("NAVETTE_CRASH_KILLS", default: ProcessEnvironment.value("NAVETTE_FULL") == "1" ? 100 : 20)
@@ -17,10 +17,10 @@ struct CrashTests {
         let dir = try TemporaryDirectory(prefix: "navette-crash")
         defer { dir.remove() }
         let node = dir.appending("node")
-        try NavetteProcess.run(["node", "init", "--dir", node, "--name", "crash", "--agency", "069-lyon-3"])
+        try await NavetteProcess.run(["node", "init", "--dir", node, "--name", "crash", "--agency", "069-lyon-3"])
         var reported: [(kind: Substring, seeker: String, value: String)] = []
         for round in 0..<kills {
-            let lines = try runAndKill(node: node, afterMicroseconds: UInt32(rng.int(in: 20_000...400_000)))
+            let lines = try await runAndKill(node: node, afterMicroseconds: UInt32(rng.int(in: 20_000...400_000)))
             for line in lines {
                 let parts = line.split(separator: " ")
                 guard parts.count == 4, parts[0] == "committed" else { continue }
@@ -46,7 +46,7 @@ struct CrashTests {
     }
 
     /// Starts the writer, kills it with SIGKILL after a delay, returns what it reported.
-    func runAndKill(node: String, afterMicroseconds delay: UInt32) throws -> [String] {
+    func runAndKill(node: String, afterMicroseconds delay: UInt32) async throws -> [String] {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: NavetteProcess.executable)
         p.arguments = ["_write-loop", "--dir", node]
@@ -54,9 +54,9 @@ struct CrashTests {
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
         try p.run()
-        usleep(delay)
+        await pause(microseconds: Int(delay))
         kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+        await p.exited()
         let data = out.fileHandleForReading.readDataToEndOfFile()
         return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
     }

@@ -23,22 +23,64 @@ struct NavetteProcess {
         var lastLine: String { stdout.split(separator: "\n").last.map(String.init) ?? "" }
     }
 
+    /// Runs `navette` to its end, waiting on a thread of its own: the tests
+    /// of the whole suite share a small pool of threads, and a test that
+    /// blocked one while a process runs would starve the others.
     @discardableResult
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env["NAVETTE_DIR"] = nil
-        for (k, v) in environment { env[k] = v }
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
+        try await run(executable: executable, arguments, environment: environment)
     }
+
+    /// Runs any executable the same way.
+    @discardableResult
+    static func run(
+        executable: String, _ arguments: [String], environment: [String: String] = [:], currentDirectory: URL? = nil
+    ) async throws -> Result {
+        try await offPool {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: executable)
+            p.arguments = arguments
+            if let currentDirectory { p.currentDirectoryURL = currentDirectory }
+            var env = ProcessInfo.processInfo.environment
+            env["NAVETTE_DIR"] = nil
+            for (k, v) in environment { env[k] = v }
+            p.environment = env
+            let out = Pipe(), err = Pipe()
+            p.standardOutput = out
+            p.standardError = err
+            try p.run()
+            let o = out.fileHandleForReading.readDataToEndOfFile()
+            let e = err.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        }
+    }
+}
+
+/// Runs blocking work (waiting for a process, sleeping between kills) on a
+/// thread of its own and awaits it, so that the suite's shared threads stay
+/// free for the tests running beside it.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}
+
+/// A value handed to another thread as is (a `Process` the test owns).
+struct Handed<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+extension Process {
+    /// Waits for the process to end without holding a shared thread.
+    func exited() async {
+        let me = Handed(self)
+        _ = try? await offPool { me.value.waitUntilExit() }
+    }
+}
+
+/// Sleeps without holding a shared thread.
+func pause(microseconds: Int) async {
+    try? await Task.sleep(for: .microseconds(microseconds))
 }

@@ -15,20 +15,20 @@ import Testing
 struct SyncCrashTests {
     static var full: Bool { ProcessEnvironment.value("NAVETTE_FULL") == "1" }
 
-    func navette(_ args: String...) throws -> NavetteProcess.Result { try NavetteProcess.run(args) }
+    func navette(_ args: String...) async throws -> NavetteProcess.Result { try await NavetteProcess.run(args) }
 
     /// Starts `navette sync`, kills it after `delay`; returns whether it had finished.
-    func syncAndKill(_ node: String, afterMicroseconds delay: UInt32) throws -> Bool {
+    func syncAndKill(_ node: String, afterMicroseconds delay: UInt32) async throws -> Bool {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: NavetteProcess.executable)
         p.arguments = ["sync", "--dir", node, "--quiet"]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
-        usleep(delay)
+        await pause(microseconds: Int(delay))
         let finished = !p.isRunning
         kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+        await p.exited()
         return finished
     }
 
@@ -66,15 +66,15 @@ struct SyncCrashTests {
         return (missing, examined)
     }
 
-    func enrolledLaptop(_ dir: TemporaryDirectory, _ name: String, data: String, url: String) throws -> String {
+    func enrolledLaptop(_ dir: TemporaryDirectory, _ name: String, data: String, url: String) async throws -> String {
         let node = dir.appending(name)
-        let code = try navette("admin", "enrol", "--data", data, "--agency", "069-lyon-3", "--counsellor", "c1").lastLine
-        let made = try navette("node", "init", "--dir", node, "--name", name, "--server", url, "--code", code)
+        let code = try await navette("admin", "enrol", "--data", data, "--agency", "069-lyon-3", "--counsellor", "c1").lastLine
+        let made = try await navette("node", "init", "--dir", node, "--name", name, "--server", url, "--code", code)
         #expect(made.status == 0, "\(made.stderr)")
         return node
     }
 
-    @Test func aLaptopKilledMidSyncLosesNothingAcknowledgedAndConverges() throws {
+    @Test func aLaptopKilledMidSyncLosesNothingAcknowledgedAndConverges() async throws {
         let seed = testSeed(0x5C4A_0001)
         var rng = SplitMix64(seed: seed)
         let kills = environmentInt("NAVETTE_SYNC_KILLS", default: Self.full ? 100 : 12)
@@ -82,21 +82,21 @@ struct SyncCrashTests {
         let dir = try TemporaryDirectory(prefix: "navette-sync-crash")
         defer { dir.remove() }
         let data = dir.appending("server")
-        let (server, url) = try ServerCommandTests.startServer(data: data, output: dir.appending("serve.log"))
+        let (server, url) = try await ServerCommandTests.startServer(data: data, output: dir.appending("serve.log"))
         defer { server.terminate() }
-        let writer = try enrolledLaptop(dir, "writer", data: data, url: url)
-        let victim = try enrolledLaptop(dir, "victim", data: data, url: url)
+        let writer = try await enrolledLaptop(dir, "writer", data: data, url: url)
+        let victim = try await enrolledLaptop(dir, "victim", data: data, url: url)
         var finished = 0
         var examined = 0
         for round in 0..<kills {
             // Both laptops write; the writer syncs, so that the victim has pages to pull.
             for node in [writer, victim] {
-                let wrote = try navette(
+                let wrote = try await navette(
                     "_write-loop", "--dir", node, "--count", "\(rng.int(in: 50...300))", "--agency", "069-lyon-3", "--referent", "c1")
                 #expect(wrote.status == 0)
             }
-            #expect(try navette("sync", "--dir", writer, "--quiet").status == 0)
-            if try syncAndKill(victim, afterMicroseconds: UInt32(rng.int(in: 5_000...250_000))) { finished += 1 }
+            #expect(try await navette("sync", "--dir", writer, "--quiet").status == 0)
+            if try await syncAndKill(victim, afterMicroseconds: UInt32(rng.int(in: 5_000...250_000))) { finished += 1 }
             let store = try RecordStore.open(directory: victim)
             #expect(try store.integrityCheck() == "ok", "round \(round); NAVETTE_SEED=\(seed)")
             let onServer = try serverChangeIDs(data)
@@ -111,14 +111,15 @@ struct SyncCrashTests {
         #expect(examined > 0, "no pulled change was checked against the laptop's cursor")
         #expect(finished < kills, "no sync was killed mid-way: the delays are too long")
         // The next syncs go through, and both laptops equal the server's view.
-        for node in [victim, writer, victim] { #expect(try navette("sync", "--dir", node, "--quiet").status == 0) }
-        let exports = try [victim, writer].map { try navette("export", "--dir", $0).stdout }
+        for node in [victim, writer, victim] { #expect(try await navette("sync", "--dir", node, "--quiet").status == 0) }
+        var exports: [String] = []
+        for node in [victim, writer] { exports.append(try await navette("export", "--dir", node).stdout) }
         #expect(exports[0] == exports[1], "the laptops diverged; NAVETTE_SEED=\(seed)")
         let pending = try RecordStore.open(directory: victim).status().pending
         #expect(pending == 0)
     }
 
-    @Test func theServerKilledWhileApplyingPushesLosesNothingItAcknowledged() throws {
+    @Test func theServerKilledWhileApplyingPushesLosesNothingItAcknowledged() async throws {
         let seed = testSeed(0x5C4A_0002)
         var rng = SplitMix64(seed: seed)
         let kills = environmentInt("NAVETTE_SERVER_KILLS", default: Self.full ? 30 : 8)
@@ -126,39 +127,39 @@ struct SyncCrashTests {
         let dir = try TemporaryDirectory(prefix: "navette-server-crash")
         defer { dir.remove() }
         let data = dir.appending("server")
-        var (server, url) = try ServerCommandTests.startServer(data: data, output: dir.appending("serve.log"))
+        var (server, url) = try await ServerCommandTests.startServer(data: data, output: dir.appending("serve.log"))
         let port = url.split(separator: ":").last.map(String.init)!
         defer { if server.isRunning { server.terminate() } }
-        let node = try enrolledLaptop(dir, "pusher", data: data, url: url)
+        let node = try await enrolledLaptop(dir, "pusher", data: data, url: url)
         // Many changes to push, in many batches.
-        #expect(try navette("_write-loop", "--dir", node, "--count", "1000", "--agency", "069-lyon-3", "--referent", "c1").status == 0)
+        #expect(try await navette("_write-loop", "--dir", node, "--count", "1000", "--agency", "069-lyon-3", "--referent", "c1").status == 0)
         var acknowledgedByRound: [Int] = []
         for round in 0..<kills {
             // More to push each round, so that every kill may land mid-push.
-            #expect(try navette("_write-loop", "--dir", node, "--count", "\(rng.int(in: 200...600))", "--agency", "069-lyon-3", "--referent", "c1").status == 0)
+            #expect(try await navette("_write-loop", "--dir", node, "--count", "\(rng.int(in: 200...600))", "--agency", "069-lyon-3", "--referent", "c1").status == 0)
             let sync = Process()
             sync.executableURL = URL(fileURLWithPath: NavetteProcess.executable)
             sync.arguments = ["sync", "--dir", node, "--quiet"]
             sync.standardOutput = FileHandle.nullDevice
             sync.standardError = FileHandle.nullDevice
             try sync.run()
-            usleep(UInt32(rng.int(in: 50_000...400_000)))
+            await pause(microseconds: Int(UInt32(rng.int(in: 50_000...400_000))))
             kill(server.processIdentifier, SIGKILL)
-            server.waitUntilExit()
+            await server.exited()
             // The laptop would wait out its backoff: it is stopped too (and starts over next round).
             kill(sync.processIdentifier, SIGKILL)
-            sync.waitUntilExit()
+            await sync.exited()
             let store = try RecordStore.open(directory: data)
             #expect(try store.integrityCheck() == "ok", "round \(round); NAVETTE_SEED=\(seed)")
             let onServer = try serverChangeIDs(data)
             let lost = try acknowledged(node).filter { !onServer.contains($0) }
             #expect(lost.isEmpty, "round \(round): \(lost.count) acknowledged changes were lost by the server; NAVETTE_SEED=\(seed)")
             acknowledgedByRound.append(try acknowledged(node).count)
-            (server, _) = try ServerCommandTests.startServer(data: data, output: dir.appending("serve-\(round).log"), port: port)
+            (server, _) = try await ServerCommandTests.startServer(data: data, output: dir.appending("serve-\(round).log"), port: port)
         }
         print("sync crash: changes acknowledged after each server kill: \(acknowledgedByRound)")
         #expect(Set(acknowledgedByRound).count > 1, "no push made progress between the kills")
-        #expect(try navette("sync", "--dir", node, "--quiet").status == 0)
+        #expect(try await navette("sync", "--dir", node, "--quiet").status == 0)
         let status = try RecordStore.open(directory: node).status()
         #expect(status.pending == 0, "changes still wait after the server came back")
         let mine = try RecordStore.open(directory: node).ownChanges(after: 0, limit: .max).map(\.change.id.description)
@@ -170,10 +171,10 @@ struct SyncCrashTests {
 /// The chaos tool's short form: real processes, kills, faulted links, and
 /// every laptop equal to its view at the end.
 struct ChaosTests {
-    @Test func theQuickChaosRunEndsWithEveryLaptopEqualToItsView() throws {
+    @Test func theQuickChaosRunEndsWithEveryLaptopEqualToItsView() async throws {
         let seed = testSeed(0xC4A0_5000)
         let chaos = URL(fileURLWithPath: NavetteProcess.executable).deletingLastPathComponent().appendingPathComponent("chaos").path
-        let r = try ProtocolToolTests.run(chaos, ["--quick", "--seed", "\(seed)"])
+        let r = try await ProtocolToolTests.run(chaos, ["--quick", "--seed", "\(seed)"])
         #expect(r.status == 0, "\(r.stdout.suffix(2_000))\(r.stderr)")
         #expect(r.stdout.hasPrefix("chaos: seed \(seed)"))
         #expect(r.lastLine.hasPrefix("chaos: PASS seed=\(seed)"), "\(r.lastLine)")

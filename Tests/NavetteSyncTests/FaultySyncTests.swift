@@ -34,11 +34,11 @@ struct FaultySyncTests {
                 l.engine.sleep = { _ in }
                 l.engine.pushBatchSize = 20
                 l.engine.pullPageSize = 20
-                // Enrolment has no retry of its own: the suite's other tests may starve this one for a while.
-                let code = try s.code()
+                // Enrolment has no retry of its own: if an answer is lost (a slow
+                // machine), the code was used; the next attempt takes a new one.
                 for attempt in 1...10 {
                     do {
-                        try await l.engine.enrol(server: url, code: code)
+                        try await l.engine.enrol(server: url, code: try s.code())
                         break
                     } catch let e as SyncError where e.code == .transport && attempt < 10 {
                         continue
