@@ -5,7 +5,7 @@
 //   NavetteCore  <-  NavetteStore  <-  navette (CLI), NavetteTesting, Tools
 //   NavetteCore  <-  NavetteWire   <-  NavetteServer, NavetteClient (never each other)
 //   NavetteClient, NavetteServer  <-  NavetteConformance  <-  navette-conformance
-//   NavetteCore  <-  NavettePostgres (postgres-nio)
+//   NavetteCore, NavetteStore  <-  NavettePostgres (postgres-nio)
 import PackageDescription
 
 // Third-party products, named once.
@@ -79,7 +79,7 @@ let package = Package(
         ),
         .target(name: "NavetteTesting", dependencies: ["NavetteCore", "NavetteStore", nioCore, nioPosix]),
         // The server's storage on PostgreSQL (several server processes, one truth).
-        .target(name: "NavettePostgres", dependencies: ["NavetteCore", postgres, logging]),
+        .target(name: "NavettePostgres", dependencies: ["NavetteCore", "NavetteStore", postgres, logging]),
         // The protocol's conformance checks and JSON Schema validator (a client
         // of any server; LocalServerAdmin alone opens ours).
         .target(name: "NavetteConformance", dependencies: ["NavetteCore", "NavetteStore", "NavetteWire", "NavetteClient", "NavetteServer", crypto]),
@@ -127,7 +127,7 @@ let package = Package(
                 serviceLifecycle,
             ]
         ),
-        .testTarget(name: "NavettePostgresTests", dependencies: ["NavettePostgres", "NavetteCore", "NavetteTesting", postgres, logging]),
+        .testTarget(name: "NavettePostgresTests", dependencies: ["NavettePostgres", "NavetteCore", "NavetteStore", "NavetteTesting", postgres, logging]),
         .testTarget(name: "NavetteCLITests", dependencies: ["navette", "navette-datagen", "navette-bench", "navette-conformance", "chaos", "NavetteCore", "NavetteStore", "NavetteTesting"]),
     ]
 )

@@ -63,7 +63,7 @@ public struct PostgresChangeLog: Sendable {
     public func append(_ changes: [Change], beforeCommit: (@Sendable () async throws -> Void)? = nil) async throws -> Int {
         guard !changes.isEmpty else { return 0 }
         let table = self.table, head = self.head, logger = self.logger
-        return try await client.withTransaction(logger: logger) { c in
+        return try await transaction(client, logger) { c in
             try await c.query("SELECT pg_advisory_xact_lock(\(Self.appendLock))", logger: logger)
             var last: Int64 = 0
             for try await value in try await c.query(PostgresQuery(unsafeSQL: "SELECT last FROM \(head)"), logger: logger).decode(Int64.self) {

@@ -25,6 +25,24 @@ public struct NodeRecord: Hashable, Sendable {
     public var refused: Int = 0
     /// Whether an admin widened the node's view to its whole agency.
     public var agencyWide: Bool = false
+
+    public init(
+        id: NodeID, publicKey: String, agency: String, counsellor: String?, name: String, status: Status, enrolledAt: UInt64,
+        revokedAt: UInt64?, lastSeen: UInt64?, clockSkew: Int64? = nil, refused: Int = 0, agencyWide: Bool = false
+    ) {
+        self.id = id
+        self.publicKey = publicKey
+        self.agency = agency
+        self.counsellor = counsellor
+        self.name = name
+        self.status = status
+        self.enrolledAt = enrolledAt
+        self.revokedAt = revokedAt
+        self.lastSeen = lastSeen
+        self.clockSkew = clockSkew
+        self.refused = refused
+        self.agencyWide = agencyWide
+    }
 }
 
 /// An entry of the server's audit log.
@@ -34,6 +52,14 @@ public struct AuditEntry: Hashable, Sendable {
     public var actor: String
     public var action: String
     public var target: String
+
+    public init(sequence: Int64, at: UInt64, actor: String, action: String, target: String) {
+        self.sequence = sequence
+        self.at = at
+        self.actor = actor
+        self.action = action
+        self.target = target
+    }
 }
 
 /// The server's own state beside its records: its secrets, enrolment
@@ -199,9 +225,7 @@ public final class ServerRegistry: Sendable {
     public func issueCode(
         agency: String, counsellor: String?, name: String? = nil, expiresAt: UInt64, actor: String, now: UInt64
     ) throws -> String {
-        var rng = SystemRandomNumberGenerator()
-        let chars = (0..<12).map { _ in Self.codeAlphabet[Int.random(in: 0..<32, using: &rng)] }
-        let code = String(chars[0..<4]) + "-" + String(chars[4..<8]) + "-" + String(chars[8..<12])
+        let code = Self.newEnrolmentCode()
         try queue.write { db in
             try db.execute(
                 sql: "INSERT INTO enrolment_code (digest, agency, counsellor, name, expires_at) VALUES (?, ?, ?, ?, ?)",
