@@ -25,26 +25,28 @@ struct FaultySyncTests {
             defer { Task { try? await proxy.stop() } }
             s.server.setAuthority("127.0.0.1:\(proxy.port)")
             let url = "http://127.0.0.1:\(proxy.port)"
-            // A short timeout, so that a stalled exchange fails over quickly.
-            // Each exchange on a connection of its own, so that every exchange may meet a fault.
-            let transport = SchemaCheckingTransport(ClosingTransport(HTTPTransport(timeout: .seconds(2))))
+            // A timeout short enough that a stalled exchange fails over soon, long
+            // enough for a healthy one on a loaded CI machine. Each exchange on a
+            // connection of its own, so that every exchange may meet a fault.
+            let transport = SchemaCheckingTransport(ClosingTransport(HTTPTransport(timeout: .seconds(6))))
             var laptops: [Laptop] = []
             for n in 1...2 {
-                var l = try Laptop(UInt64(n), clock: s.clock, logs: s.logs, transport: transport)
-                l.engine.sleep = { _ in }
-                l.engine.pushBatchSize = 20
-                l.engine.pullPageSize = 20
-                // Enrolment has no retry of its own: if an answer is lost (a slow
-                // machine), the code was used; the next attempt takes a new one.
-                for attempt in 1...10 {
+                // Enrolment has no retry of its own: if its answer is lost (a slow
+                // machine), the node is enrolled but does not know it; a new laptop
+                // with a new code tries again.
+                for attempt in 0..<10 {
+                    var l = try Laptop(UInt64(n * 100 + attempt), clock: s.clock, logs: s.logs, transport: transport)
+                    l.engine.sleep = { _ in }
+                    l.engine.pushBatchSize = 20
+                    l.engine.pullPageSize = 20
                     do {
                         try await l.engine.enrol(server: url, code: try s.code())
+                        laptops.append(l)
                         break
-                    } catch let e as SyncError where e.code == .transport && attempt < 10 {
-                        continue
+                    } catch let e as SyncError where e.code == .transport && attempt < 9 {
+                        l.dir.remove()
                     }
                 }
-                laptops.append(l)
             }
             defer { laptops.forEach { $0.dir.remove() } }
             var records: [(collection: String, id: String)] = []
