@@ -10,6 +10,7 @@ struct RunRecords {
     let unfollowed = uuid()
     let orphan = uuid()
     let bFile = uuid()
+    let stubbed = uuid()
 }
 
 extension ConformanceRun {
@@ -308,6 +309,38 @@ extension ConformanceRun {
     // MARK: - Views
 
     func views() async {
+        await check("SYNC-014", "a seeker registered to a session A2's counsellor facilitates reaches A2 as a stub: identity and contact only") {
+            let a1 = try probe("A1")
+            guard let counsellor = try probe("A2").counsellor else { throw CheckFailure("A2 has no counsellor") }
+            let seeker = records.stubbed, session = RunRecords.uuid()
+            let registration = RecordKeys.registration(session: session, seeker: seeker)
+            var changes = try createSeeker("A1", seeker, referent: "conformance-nobody")
+            changes.append(try change("A1", "seeker", seeker, field: "notes", value: .string(canaries[1])))
+            changes.append(try change("A1", "seeker", seeker, field: "contact.phone", value: "0100000000"))
+            changes.append(try change("A1", "workshopSession", session, field: "agency", value: .string(a1.agency)))
+            changes.append(try change("A1", "workshopSession", session, field: "facilitators", key: counsellor, value: true))
+            changes.append(try change("A1", "registration", registration, field: "agency", value: .string(a1.agency)))
+            changes.append(try change("A1", "registration", registration, field: "session", value: .string(session)))
+            changes.append(try change("A1", "registration", registration, field: "seeker", value: .string(seeker)))
+            let refused = try refusals(try await push("A1", changes))
+            try expect(refused.isEmpty, "the setup was refused: \(refused.values.sorted())")
+            let pages = try await pullAll("A2")
+            let snapshots = pages.flatMap { $0["snapshots"]?.arrayValue ?? [] }.filter { $0["record"]?.stringValue == seeker }
+            try expect(snapshots.count == 1, "the registered seeker came as \(snapshots.count) snapshots")
+            try expect(snapshots[0]["stub"]?.boolValue == true, "the registered seeker did not come as a stub")
+            let fields = (snapshots[0]["state"]?["s"]?.arrayValue ?? []).compactMap { $0["f"]?.stringValue }
+            try expect(
+                !fields.isEmpty && fields.allSatisfy { $0.hasPrefix("identity.") || $0.hasPrefix("contact.") },
+                "the stub carries fields other than identity and contact")
+            // Later changes: contact reaches the stub, notes do not.
+            let note = try change("A1", "seeker", seeker, field: "notes", value: "more")
+            let phone = try change("A1", "seeker", seeker, field: "contact.phone", value: "0200000000")
+            _ = try refusals(try await push("A1", [note, phone]))
+            let later = Self.mentions(try await pullAll("A2"), of: seeker).changes.compactMap { $0["id"] }
+            try expect(later.contains(phone["id"]!), "a contact change did not reach the stub")
+            try expect(!later.contains(note["id"]!), "a notes change reached a stub")
+        }
+
         await check("SYNC-015", "a seeker entering A2's view comes as a snapshot, and leaving it as a drop") {
             let a2 = try probe("A2")
             guard let counsellor = a2.counsellor else { throw CheckFailure("A2 has no counsellor; its view holds no seeker") }
