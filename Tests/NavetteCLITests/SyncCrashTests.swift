@@ -9,8 +9,9 @@ import Testing
 /// stores pass SQLite's integrity check and nothing acknowledged is lost;
 /// at the end, every store converges.
 ///
-/// 12 laptop kills and 8 server kills by default; `NAVETTE_SYNC_KILLS` sets
-/// the laptop kills (`NAVETTE_FULL=1`: 100 and 30).
+/// 16 rounds of laptop syncs (12 killed) and 8 server kills by default;
+/// `NAVETTE_SYNC_KILLS` and `NAVETTE_SERVER_KILLS` set them (`NAVETTE_FULL=1`:
+/// 134 rounds, about 100 kills, and 30).
 @Suite(.serialized)
 struct SyncCrashTests {
     static var full: Bool { ProcessEnvironment.value("NAVETTE_FULL") == "1" }
@@ -77,8 +78,9 @@ struct SyncCrashTests {
     @Test func aLaptopKilledMidSyncLosesNothingAcknowledgedAndConverges() async throws {
         let seed = testSeed(0x5C4A_0001)
         var rng = SplitMix64(seed: seed)
-        let kills = environmentInt("NAVETTE_SYNC_KILLS", default: Self.full ? 100 : 12)
-        print("sync crash: \(kills) laptop kills from seed \(seed)")
+        // One round in four runs the victim's sync to its end, the others kill it.
+        let kills = environmentInt("NAVETTE_SYNC_KILLS", default: Self.full ? 134 : 16)
+        print("sync crash: \(kills) rounds of laptop syncs (three in four killed) from seed \(seed)")
         let dir = try TemporaryDirectory(prefix: "navette-sync-crash")
         defer { dir.remove() }
         let data = dir.appending("server")
@@ -95,8 +97,20 @@ struct SyncCrashTests {
                     "_write-loop", "--dir", node, "--count", "\(rng.int(in: 50...300))", "--agency", "069-lyon-3", "--referent", "c1")
                 #expect(wrote.status == 0)
             }
+            let started = ContinuousClock.now
             #expect(try await navette("sync", "--dir", writer, "--quiet").status == 0)
-            if try await syncAndKill(victim, afterMicroseconds: UInt32(rng.int(in: 5_000...250_000))) { finished += 1 }
+            // Kill points spread over what a whole sync takes on this machine now
+            // (a loaded CI machine takes several times longer than a quiet one).
+            let whole = (ContinuousClock.now - started).components
+            let micros = max(20_000, Int(whole.seconds) * 1_000_000 + Int(whole.attoseconds / 1_000_000_000_000))
+            if round % 4 == 3 {
+                // Now and then the victim's sync runs to its end: a laptop that is
+                // always killed mid-push would never reach its pulls.
+                #expect(try await navette("sync", "--dir", victim, "--quiet").status == 0)
+                finished += 1
+            } else if try await syncAndKill(victim, afterMicroseconds: UInt32(rng.int(in: micros / 20...micros * 6 / 5))) {
+                finished += 1
+            }
             let store = try RecordStore.open(directory: victim)
             #expect(try store.integrityCheck() == "ok", "round \(round); NAVETTE_SEED=\(seed)")
             let onServer = try serverChangeIDs(data)
