@@ -230,8 +230,8 @@ struct CommandLineTests {
         #expect(p.terminationStatus == 0)
         let doc = try JSONValue(parsing: Array(try Data(contentsOf: URL(fileURLWithPath: out))))
         let ids = doc["scenarios"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
-        #expect(Array(ids.prefix(6)) == ["local-write", "apply", "bootstrap", "no-op-sync", "wire-bytes", "catch-up"])
-        #expect(ids.dropFirst(6).prefix(8).allSatisfy { $0 == "poor-link" } && ids.count == 15 && ids.last == "server")
+        #expect(Array(ids.prefix(7)) == ["local-write", "apply", "bootstrap", "no-op-sync", "wire-bytes", "catch-up", "node-memory"])
+        #expect(ids.dropFirst(7).prefix(8).allSatisfy { $0 == "poor-link" } && ids.count == 16 && ids.last == "server")
         // A smoke test: figures exist; timings are judged by the release run, not here.
         #expect(doc["scenarios"]?.arrayValue?.allSatisfy { $0["baseline"]?.objectValue?.isEmpty == false } == true)
     }

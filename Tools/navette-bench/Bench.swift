@@ -4,6 +4,7 @@
 import ArgumentParser
 import Crypto
 import Foundation
+import Synchronization
 import Logging
 import NavetteClient
 import NavetteCore
@@ -172,6 +173,11 @@ struct Bench: AsyncParsableCommand {
                 ratio: Double(bootBytes) / Double(gz), goal: "bytes ≤ 1.2× baseline; peak RSS ≤ 64 MB (process, server included)",
                 met: Double(bootBytes) <= 1.2 * Double(gz)))
             _ = rssBefore
+            // The same counsellor's second laptop, as a process of its own, so
+            // that the node's memory is measured without the server's.
+            let nodeProcess = try NodeProcess(dir: dir.appending("laptop-process"), server: url,
+                code: try server.registry.issueCode(agency: agency, counsellor: "c1", expiresAt: RecordStore.systemMillis() + 600_000, actor: "bench", now: RecordStore.systemMillis()))
+            try nodeProcess.sync()
 
             // No-op sync.
             let noop = try await engine.sync()
@@ -217,6 +223,16 @@ struct Bench: AsyncParsableCommand {
                 figures: ["seconds": catchTime, "changes/s": Double(catchUp.pulled) / catchTime, "bytes": Double(catchUp.bytesReceived + catchUp.bytesSent), "round trips": Double(catchUp.roundTrips), "peak RSS MB": peakRSSMegabytes()],
                 baseline: ["changes": Double(editsCount)], baselineName: "changes to receive", ratio: Double(catchUp.pulled) / Double(editsCount),
                 goal: "all received; peak RSS ≤ 64 MB (process, server included)", met: catchUp.pulled == editsCount))
+            // The node process catches up too; its peak covers its bootstrap and this catch-up.
+            let tp = ContinuousClock.now
+            try nodeProcess.sync()
+            let processTime = seconds(ContinuousClock.now - tp)
+            let nodePeak = nodeProcess.peakMegabytes
+            out.append(Scenario(
+                id: "node-memory", what: "a laptop as its own process: bootstrap of \(held) seekers, then the \(editsCount)-change catch-up",
+                figures: ["peak RSS MB": nodePeak, "catch-up seconds": processTime],
+                baseline: ["MB": 64], baselineName: "the goal", ratio: nodePeak / 64,
+                goal: "node peak RSS ≤ 64 MB", met: nodePeak <= 64))
             out += try await poorLinks(server: server, url: url, agency: agency, dir: dir, logger: logger)
             return out
         }
@@ -330,3 +346,52 @@ func peakRSSMegabytes() -> Double {
     return Double(usage.ru_maxrss) / 1024
 }
 
+
+/// A laptop run as `navette` processes (next to this executable), so that
+/// its memory is its own.
+final class NodeProcess: Sendable {
+    let dir: String
+    let executable: String
+
+    init(dir: String, server: String, code: String) throws {
+        self.dir = dir
+        executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("navette").path
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw BenchError("no navette executable next to navette-bench; build it (swift build -c release)")
+        }
+        try run(["node", "init", "--dir", dir, "--name", "bench process", "--server", server, "--code", code])
+    }
+
+    func sync() throws { try run(["sync", "--dir", dir, "--quiet"]) }
+
+    func run(_ arguments: [String]) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        // The kernel's high-water mark of the child's resident set, read until
+        // it exits (a child's rusage would count the parent's pages it forked with).
+        while p.isRunning {
+            if let hwm = Self.highWaterMark(p.processIdentifier) { peak.withLock { $0 = max($0, hwm) } }
+            usleep(20_000)
+        }
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw BenchError("navette \(arguments[0]) failed with status \(p.terminationStatus)") }
+    }
+
+    let peak = Mutex<Double>(0)
+
+    /// The largest resident set any of its processes reached, in MB.
+    var peakMegabytes: Double { peak.withLock { $0 } }
+
+    static func highWaterMark(_ pid: Int32) -> Double? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kb = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else { return nil }
+        return kb / 1024
+    }
+}
