@@ -204,7 +204,7 @@ public actor ConformanceRun {
         if let body {
             parts.headers.append(HeaderField("content-type", "application/json"))
             if gzip {
-                wire = Self.gzip(body)
+                wire = BodyEncoding.gzipped(body) ?? body
                 parts.headers.append(HeaderField("content-encoding", "gzip"))
             }
         }
@@ -291,17 +291,6 @@ public actor ConformanceRun {
                 watch("ENC-009", errors.isEmpty ? nil : "\(where_): not a valid \(name): \(errors.prefix(2).joined(separator: "; "))")
             }
         }
-    }
-
-    /// `body` gzipped, whatever its size.
-    static func gzip(_ body: [UInt8]) -> [UInt8] {
-        var padded = body
-        // BodyEncoding leaves small bodies as they are: pad with JSON whitespace
-        // past its threshold when needed, then compress.
-        if padded.count < BodyEncoding.threshold {
-            padded += [UInt8](repeating: UInt8(ascii: " "), count: BodyEncoding.threshold - padded.count)
-        }
-        return BodyEncoding.compress(padded) ?? padded
     }
 
     static func schema(for path: String) -> String? {

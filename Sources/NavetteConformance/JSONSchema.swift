@@ -15,6 +15,8 @@ import NavetteCore
 public struct ProtocolSchemas: Sendable {
     /// The schemas by file name without `.json` (`push-request`).
     public let documents: [String: JSONValue]
+    /// Every `pattern` of the schemas, compiled once.
+    let patterns: [String: NSRegularExpression]
 
     /// Keywords that only annotate.
     static let annotations: Set<String> = ["$schema", "$id", "$defs", "title", "description", "default", "examples"]
@@ -29,6 +31,18 @@ public struct ProtocolSchemas: Sendable {
             documents[String(name.dropLast(5))] = try JSONValue(parsing: Array(bytes))
         }
         self.documents = documents
+        var patterns: [String: NSRegularExpression] = [:]
+        func collect(_ v: JSONValue) {
+            switch v {
+            case .object(let o):
+                if let p = o["pattern"]?.stringValue { patterns[p] = try? NSRegularExpression(pattern: p) }
+                o.values.forEach(collect)
+            case .array(let a): a.forEach(collect)
+            default: break
+            }
+        }
+        documents.values.forEach(collect)
+        self.patterns = patterns
     }
 
     /// The names of the schemas.
@@ -145,7 +159,7 @@ public struct ProtocolSchemas: Sendable {
                     fail("must have at most \(n) characters")
                 }
             case "pattern":
-                if case .string(let t) = value, let p = rule.stringValue, !Self.matches(t, p) { fail("must match \(p)") }
+                if case .string(let t) = value, let p = rule.stringValue, !matches(t, p) { fail("must match \(p)") }
             case "minimum":
                 if let v = value.intValue, let n = rule.intValue, v < n { fail("must be at least \(n)") }
             case "maximum":
@@ -185,8 +199,8 @@ public struct ProtocolSchemas: Sendable {
         }
     }
 
-    static func matches(_ text: String, _ pattern: String) -> Bool {
-        guard let regex = try? NSRegularExpression(pattern: pattern) else { return false }
+    func matches(_ text: String, _ pattern: String) -> Bool {
+        guard let regex = patterns[pattern] else { return false }
         return regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
     }
 }

@@ -15,11 +15,15 @@ public enum BodyEncoding {
 
     /// `body` compressed, or `nil` when it is too small to gain.
     public static func compress(_ body: [UInt8]) -> [UInt8]? {
-        guard body.count >= threshold else { return nil }
+        guard body.count >= threshold, let out = gzipped(body), out.count < body.count else { return nil }
+        return out
+    }
+
+    /// `body` as a gzip stream, whatever its size (`nil` if the compressor
+    /// fails): what a peer may send even when it gains nothing.
+    public static func gzipped(_ body: [UInt8]) -> [UInt8]? {
         var buffer = ByteBuffer(bytes: body)
-        guard let compressed = try? buffer.compress(with: .gzip()) else { return nil }
-        let out = Array(compressed.readableBytesView)
-        return out.count < body.count ? out : nil
+        return (try? buffer.compress(with: .gzip())).map { Array($0.readableBytesView) }
     }
 
     /// Why a body could not be decoded.

@@ -16,12 +16,7 @@ struct NavetteProcess {
         return dir.appendingPathComponent("navette").path
     }
 
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-        var lastLine: String { stdout.split(separator: "\n").last.map(String.init) ?? "" }
-    }
+    typealias Result = ChildProcess.Output
 
     /// Runs `navette` to its end, waiting on a thread of its own: the tests
     /// of the whole suite share a small pool of threads, and a test that
@@ -36,23 +31,11 @@ struct NavetteProcess {
     static func run(
         executable: String, _ arguments: [String], environment: [String: String] = [:], currentDirectory: URL? = nil
     ) async throws -> Result {
-        try await offPool {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: executable)
-            p.arguments = arguments
-            if let currentDirectory { p.currentDirectoryURL = currentDirectory }
-            var env = ProcessInfo.processInfo.environment
-            env["NAVETTE_DIR"] = nil
-            for (k, v) in environment { env[k] = v }
-            p.environment = env
-            let out = Pipe(), err = Pipe()
-            p.standardOutput = out
-            p.standardError = err
-            try p.run()
-            let o = out.fileHandleForReading.readDataToEndOfFile()
-            let e = err.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        var env = ProcessInfo.processInfo.environment
+        env["NAVETTE_DIR"] = nil
+        for (k, v) in environment { env[k] = v }
+        return try await offPool { [env] in
+            try ChildProcess.run(executable, arguments, environment: env, currentDirectory: currentDirectory)
         }
     }
 }

@@ -9,23 +9,10 @@ import Testing
 struct ServerCommandTests {
     /// Starts `navette serve` with its output in a file; returns the process and its URL.
     static func startServer(data: String, output: String, port: String = "0") async throws -> (Process, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: NavetteProcess.executable)
-        p.arguments = ["serve", "--data", data, "--port", port]
-        FileManager.default.createFile(atPath: output, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-        p.standardOutput = handle
-        p.standardError = handle
-        try p.run()
-        for _ in 0..<200 {
-            let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }) {
-                return (p, String(line.dropFirst("listening on ".count)))
-            }
-            await pause(microseconds: Int(50_000))
+        let started = try await offPool {
+            Handed(try ChildProcess.startServer(NavetteProcess.executable, ["serve", "--data", data, "--port", port], log: output))
         }
-        p.terminate()
-        throw CocoaError(.fileReadUnknown)
+        return started.value
     }
 
     @Test func anAdminEnrolsTwoLaptopsThatSyncThenRevokesOne() async throws {

@@ -20,12 +20,7 @@ struct SyncCrashTests {
 
     /// Starts `navette sync`, kills it after `delay`; returns whether it had finished.
     func syncAndKill(_ node: String, afterMicroseconds delay: UInt32) async throws -> Bool {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: NavetteProcess.executable)
-        p.arguments = ["sync", "--dir", node, "--quiet"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try ChildProcess.start(NavetteProcess.executable, ["sync", "--dir", node, "--quiet"])
         await pause(microseconds: Int(delay))
         let finished = !p.isRunning
         kill(p.processIdentifier, SIGKILL)
@@ -151,12 +146,7 @@ struct SyncCrashTests {
         for round in 0..<kills {
             // More to push each round, so that every kill may land mid-push.
             #expect(try await navette("_write-loop", "--dir", node, "--count", "\(rng.int(in: 200...600))", "--agency", "069-lyon-3", "--referent", "c1").status == 0)
-            let sync = Process()
-            sync.executableURL = URL(fileURLWithPath: NavetteProcess.executable)
-            sync.arguments = ["sync", "--dir", node, "--quiet"]
-            sync.standardOutput = FileHandle.nullDevice
-            sync.standardError = FileHandle.nullDevice
-            try sync.run()
+            let sync = try ChildProcess.start(NavetteProcess.executable, ["sync", "--dir", node, "--quiet"])
             await pause(microseconds: Int(UInt32(rng.int(in: 50_000...400_000))))
             kill(server.processIdentifier, SIGKILL)
             await server.exited()

@@ -20,11 +20,8 @@ struct FaultySyncTests {
         print("faulty sync: \(rounds) rounds from seed \(seed) (NAVETTE_SEED replays it)")
         var rng = SplitMix64(seed: seed)
         try await withServer { s in
-            let port = Int(s.url.split(separator: ":").last!)!
-            let proxy = try await TCPProxy.start(upstreamPort: port)
+            let (proxy, url) = try await s.behindProxy()
             defer { Task { try? await proxy.stop() } }
-            s.server.setAuthority("127.0.0.1:\(proxy.port)")
-            let url = "http://127.0.0.1:\(proxy.port)"
             // A timeout short enough that a stalled exchange fails over soon, long
             // enough for a healthy one on a loaded CI machine. Each exchange on a
             // connection of its own, so that every exchange may meet a fault.

@@ -60,6 +60,15 @@ struct TestServer {
     }
 
     var authority: String { server.expectedAuthority }
+
+    /// Puts a TCP proxy (link shaper, fault injector) in front of the server:
+    /// the server signs for the proxy's authority, and laptops use the
+    /// returned URL. The caller stops the proxy.
+    func behindProxy() async throws -> (proxy: TCPProxy, url: String) {
+        let proxy = try await TCPProxy.start(upstreamPort: Int(url.split(separator: ":").last!)!)
+        server.setAuthority("127.0.0.1:\(proxy.port)")
+        return (proxy, "http://127.0.0.1:\(proxy.port)")
+    }
 }
 
 /// Runs `body` with a server started for it, and stops the server after.

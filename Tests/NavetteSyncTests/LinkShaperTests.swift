@@ -13,13 +13,11 @@ import Testing
 struct LinkShaperTests {
     @Test func aSyncOverAShapedLinkTakesAtLeastItsFloor() async throws {
         try await withServer(clock: ManualClock(millis: RecordStore.systemMillis())) { s in
-            let port = Int(s.url.split(separator: ":").last!)!
-            let proxy = try await TCPProxy.start(upstreamPort: port)
+            let (proxy, url) = try await s.behindProxy()
             defer { Task { try? await proxy.stop() } }
-            s.server.setAuthority("127.0.0.1:\(proxy.port)")
             let a = try Laptop(1, clock: s.clock, logs: s.logs)
             defer { a.dir.remove() }
-            try await a.engine.enrol(server: "http://127.0.0.1:\(proxy.port)", code: try s.code())
+            try await a.engine.enrol(server: url, code: try s.code())
             for i in 0..<20 {
                 _ = try a.store.createRecord("seeker", [.set("agency", "069-lyon-3"), .set("referent", "c1"), .set("notes", .string(String(repeating: "suivi \(i) ", count: 30)))])
             }

@@ -87,11 +87,10 @@ struct ChaosRun {
             let agency = i == 2 ? agencies[1] : agencies[0]
             let counsellor = i < 2 ? "c1" : "c\(i)"
             let dir = (root as NSString).appendingPathComponent("laptop-\(i + 1)")
-            let code = try Self.run(executable, ["admin", "enrol", "--data", data, "--agency", agency, "--counsellor", counsellor]).out
-                .split(separator: "\n").last.map(String.init) ?? ""
+            let code = try Self.run(executable, ["admin", "enrol", "--data", data, "--agency", agency, "--counsellor", counsellor]).lastLine
             let made = try Self.run(
                 executable, ["node", "init", "--dir", dir, "--name", "chaos \(i + 1)", "--server", "http://127.0.0.1:\(proxy.port)", "--code", code])
-            guard made.status == 0 else { throw ValidationError("laptop \(i + 1) could not enrol: \(made.err)") }
+            guard made.status == 0 else { throw ValidationError("laptop \(i + 1) could not enrol: \(made.stderr)") }
             laptops.append(Laptop(dir: dir, agency: agency, counsellor: counsellor))
         }
     }
@@ -193,27 +192,13 @@ struct ChaosRun {
 
     // MARK: - Processes
 
-    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    static func run(_ executable: String, _ arguments: [String]) throws -> ChildProcess.Output {
+        try ChildProcess.run(executable, arguments)
     }
 
+    /// Starts a command, kills it after `delay`; returns whether it had finished.
     static func runAndKill(_ executable: String, _ arguments: [String], afterMicroseconds delay: UInt32) throws -> Bool {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = arguments
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try ChildProcess.start(executable, arguments)
         usleep(delay)
         let finished = !p.isRunning
         kill(p.processIdentifier, SIGKILL)
@@ -222,22 +207,7 @@ struct ChaosRun {
     }
 
     static func startServer(executable: String, data: String, port: Int, publicURL: String?, log: String) throws -> (Process, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = ["serve", "--data", data, "--port", "\(port)"] + (publicURL.map { ["--public-url", $0] } ?? [])
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        p.standardOutput = handle
-        p.standardError = handle
-        try p.run()
-        for _ in 0..<400 {
-            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }) {
-                return (p, String(line.dropFirst("listening on ".count)))
-            }
-            usleep(25_000)
-        }
-        p.terminate()
-        throw ValidationError("the server did not start; see \(log)")
+        try ChildProcess.startServer(
+            executable, ["serve", "--data", data, "--port", "\(port)"] + (publicURL.map { ["--public-url", $0] } ?? []), log: log)
     }
 }

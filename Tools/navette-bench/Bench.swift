@@ -366,16 +366,12 @@ final class NodeProcess: Sendable {
     func sync() throws { try run(["sync", "--dir", dir, "--quiet"]) }
 
     func run(_ arguments: [String]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = arguments
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try ChildProcess.start(executable, arguments)
         // The kernel's high-water mark of the child's resident set, read until
         // it exits (a child's rusage would count the parent's pages it forked with).
         while p.isRunning {
-            if let hwm = Self.highWaterMark(p.processIdentifier) { peak.withLock { $0 = max($0, hwm) } }
+            let hwm = Double(ProcessMemory.peakMegabytes(pid: p.processIdentifier))
+            peak.withLock { $0 = max($0, hwm) }
             usleep(20_000)
         }
         p.waitUntilExit()
@@ -386,12 +382,4 @@ final class NodeProcess: Sendable {
 
     /// The largest resident set any of its processes reached, in MB.
     var peakMegabytes: Double { peak.withLock { $0 } }
-
-    static func highWaterMark(_ pid: Int32) -> Double? {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-            let kb = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
-        else { return nil }
-        return kb / 1024
-    }
 }

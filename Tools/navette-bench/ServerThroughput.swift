@@ -51,10 +51,7 @@ enum ServerThroughput {
         let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
         let cpu = fields.count > 13 ? (Double(fields[11]) ?? 0) / ticks + (Double(fields[12]) ?? 0) / ticks : 0
-        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        let hwm = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
-        let kb = hwm.flatMap { Double($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
-        return (cpu, kb / 1024)
+        return (cpu, Double(ProcessMemory.peakMegabytes(pid: pid)))
     }
 
     /// Microseconds one Ed25519 verification takes here.
