@@ -4,6 +4,8 @@ import NavetteCore
 import NavetteServer
 import NavetteStore
 import NavetteTesting
+import NavetteWire
+import Synchronization
 import Testing
 
 /// Connections cut in the middle of pushes and pulls by the TCP proxy: the
@@ -23,11 +25,8 @@ struct InterruptedSyncTests {
     @Test(arguments: [TCPProxy.Direction.toClient, .toServer])
     func cutConnectionsResumeWithoutStartingOver(_ direction: TCPProxy.Direction) async throws {
         try await withServer { s in
-            let port = Int(s.url.split(separator: ":").last!)!
-            let proxy = try await TCPProxy.start(upstreamPort: port)
+            let (proxy, url) = try await s.behindProxy()
             defer { Task { try? await proxy.stop() } }
-            s.server.setAuthority("127.0.0.1:\(proxy.port)")
-            let url = "http://127.0.0.1:\(proxy.port)"
             var a = try Laptop(1, clock: s.clock, logs: s.logs)
             var b = try Laptop(2, clock: s.clock, logs: s.logs)
             defer { a.dir.remove(); b.dir.remove() }
@@ -63,13 +62,11 @@ struct InterruptedSyncTests {
 
     @Test func aSyncThatKeepsFailingGivesUpWithAClearError() async throws {
         try await withServer { s in
-            let port = Int(s.url.split(separator: ":").last!)!
-            let proxy = try await TCPProxy.start(upstreamPort: port)
+            let (proxy, url) = try await s.behindProxy()
             defer { Task { try? await proxy.stop() } }
-            s.server.setAuthority("127.0.0.1:\(proxy.port)")
             var a = try Laptop(1, clock: s.clock, logs: s.logs)
             defer { a.dir.remove() }
-            try await a.engine.enrol(server: "http://127.0.0.1:\(proxy.port)", code: try s.code())
+            try await a.engine.enrol(server: url, code: try s.code())
             a.engine.sleep = { _ in }
             a.engine.maximumAttempts = 3
             _ = try a.store.createRecord("seeker", [.set("agency", "069-lyon-3")])
@@ -81,5 +78,50 @@ struct InterruptedSyncTests {
             proxy.heal()
             #expect(try await a.engine.sync().pushed == 1)
         }
+    }
+
+    /// A push whose answer is lost is sent again under the same batch id
+    /// (SYNC-002): the server answers it from its record, and applies nothing twice.
+    @Test func aPushWhoseAnswerWasLostIsSentAgainUnderTheSameBatchID() async throws {
+        try await withServer { s in
+            let transport = LosingTransport(HTTPTransport())
+            var a = try Laptop(1, clock: s.clock, logs: s.logs, transport: transport)
+            defer { a.dir.remove() }
+            a.engine.sleep = { _ in }
+            try await a.engine.enrol(server: s.url, code: try s.code())
+            _ = try a.store.createRecord("seeker", [.set("agency", "069-lyon-3"), .set("identity.lastName", "Nom")])
+            transport.loseNextPushAnswer()
+            #expect(try await a.engine.sync().pushed == 2)
+            let batches = transport.pushBatches
+            #expect(batches.count == 2, "the push was not sent again")
+            #expect(Set(batches).count == 1, "the resent push has another batch id: \(batches)")
+            #expect(s.server.changesReceived == 4, "both attempts reached the server")
+        }
+    }
+}
+
+/// Passes requests on, records the batch id of every push, and can drop
+/// the answer to the next one (as a cut after the server answered would).
+final class LosingTransport: SyncTransport, Sendable {
+    let inner: any SyncTransport
+    let state = Mutex<(lose: Bool, batches: [String])>((false, []))
+    init(_ inner: any SyncTransport) { self.inner = inner }
+
+    func loseNextPushAnswer() { state.withLock { $0.lose = true } }
+    var pushBatches: [String] { state.withLock { $0.batches } }
+
+    func send(_ request: TransportRequest) async throws -> TransportResponse {
+        let response = try await inner.send(request)
+        guard request.url.hasSuffix("/v1/sync/push"), let body = request.body else { return response }
+        let plain = try BodyEncoding.decode(
+            body, encodings: request.headers.filter { $0.name == "content-encoding" }.map(\.value), maximumBytes: 1 << 24)
+        let batch = try PushRequest(body: plain).batch
+        let lose = state.withLock { s -> Bool in
+            s.batches.append(batch)
+            defer { s.lose = false }
+            return s.lose
+        }
+        if lose { throw SyncError(.transport, "the answer was lost") }
+        return response
     }
 }
