@@ -5,7 +5,7 @@
 //   NavetteCore  <-  NavetteStore  <-  navette (CLI), NavetteTesting, Tools
 //   NavetteCore  <-  NavetteWire   <-  NavetteServer, NavetteClient (never each other)
 //   NavetteClient, NavetteServer  <-  NavetteConformance  <-  navette-conformance
-//   NavetteCore, NavetteStore  <-  NavettePostgres (postgres-nio)
+//   NavetteCore, NavetteStore  <-  NavettePostgres (postgres-nio)  <-  navette, navette-bench (never NavetteServer)
 import PackageDescription
 
 // Third-party products, named once.
@@ -89,7 +89,7 @@ let package = Package(
             name: "navette",
             dependencies: [
                 "NavetteCore", "NavetteStore", "NavetteWire", "NavetteServer", "NavetteClient", "NavetteTesting",
-                argumentParser, logging, serviceLifecycle, crypto,
+                "NavettePostgres", argumentParser, logging, serviceLifecycle, crypto,
             ]
         ),
         .executableTarget(
@@ -102,7 +102,7 @@ let package = Package(
             name: "navette-bench",
             dependencies: [
                 "NavetteCore", "NavetteStore", "NavetteWire", "NavetteServer", "NavetteClient", "NavetteTesting",
-                argumentParser, logging, sqlite, crypto, hummingbird,
+                "NavettePostgres", argumentParser, logging, sqlite, crypto, hummingbird,
             ],
             path: "Tools/navette-bench"
         ),
@@ -123,7 +123,7 @@ let package = Package(
         .testTarget(name: "NavetteStoreTests", dependencies: ["NavetteCore", "NavetteStore", "NavetteTesting"]),
         .testTarget(
             name: "NavetteSyncTests",
-            dependencies: ["NavetteCore", "NavetteStore", "NavetteWire", "NavetteServer", "NavetteClient", "NavetteTesting", "NavetteConformance", crypto, logging, asyncHTTPClient,
+            dependencies: ["NavetteCore", "NavetteStore", "NavetteWire", "NavetteServer", "NavetteClient", "NavetteTesting", "NavetteConformance", "NavettePostgres", crypto, logging, asyncHTTPClient,
                 serviceLifecycle,
             ]
         ),

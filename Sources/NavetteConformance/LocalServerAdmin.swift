@@ -4,7 +4,7 @@ import NavetteServer
 import NavetteStore
 
 /// The admin side of the tool against a Navette server whose data directory
-/// it can open (`--data`), as `navette admin` does: it issues codes for two
+/// it can open (`--data` or `--database-url`), as `navette admin` does: it issues codes for two
 /// agencies of its own and carries out revocation, erasure and compaction.
 public final class LocalServerAdmin: ConformanceAdmin, @unchecked Sendable {
     let server: SyncServer
@@ -21,7 +21,7 @@ public final class LocalServerAdmin: ConformanceAdmin, @unchecked Sendable {
 
     public func enrolmentCode(agency: Int) async throws -> EnrolmentTicket {
         let (a, c) = agencies[agency]
-        let code = try server.issueEnrolmentCode(
+        let code = try await server.issueEnrolmentCode(
             agency: a, counsellor: c, name: "conformance", validFor: 3_600_000, actor: "navette-conformance")
         return EnrolmentTicket(code: code, agency: a, counsellor: c)
     }
@@ -29,15 +29,15 @@ public final class LocalServerAdmin: ConformanceAdmin, @unchecked Sendable {
     public var canAdminister: Bool { true }
 
     public func revoke(node: String) async throws {
-        guard let id = NodeID(node), try server.registry.revoke(id, actor: "navette-conformance", now: server.configuration.wallClock())
+        guard let id = NodeID(node), try await server.shared.revoke(id, actor: "navette-conformance", now: server.configuration.wallClock())
         else { throw ConformanceError("the node \(node) could not be revoked") }
     }
 
     public func erase(seeker: String) async throws {
-        try server.erase(seeker: seeker, actor: "navette-conformance")
+        try await server.erase(seeker: seeker, actor: "navette-conformance")
     }
 
     public func compactHistory() async throws {
-        try server.compactHistory(keepDays: 0, actor: "navette-conformance")
+        try await server.compactHistory(keepDays: 0, actor: "navette-conformance")
     }
 }

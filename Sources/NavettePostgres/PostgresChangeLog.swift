@@ -41,16 +41,23 @@ public struct PostgresChangeLog: Sendable {
     public func migrate() async throws {
         try await client.withConnection { c in
             try await c.query(
-                PostgresQuery(unsafeSQL: """
-                    CREATE TABLE IF NOT EXISTS \(table) (
-                        seq BIGINT PRIMARY KEY, id TEXT NOT NULL UNIQUE, origin TEXT NOT NULL,
-                        collection TEXT NOT NULL, record TEXT NOT NULL, body TEXT NOT NULL)
-                    """), logger: logger)
-            // The last sequence ever given: it never goes back, even when the tail is compacted away.
+                """
+                CREATE TABLE IF NOT EXISTS \(unescaped: table) (
+                    seq BIGINT PRIMARY KEY, id TEXT NOT NULL UNIQUE, origin TEXT NOT NULL, time BIGINT NOT NULL,
+                    collection TEXT NOT NULL, record TEXT NOT NULL, field TEXT, key TEXT, body TEXT NOT NULL,
+                    purged BOOLEAN NOT NULL DEFAULT FALSE)
+                """, logger: logger)
             try await c.query(
-                PostgresQuery(unsafeSQL: "CREATE TABLE IF NOT EXISTS \(head) (one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one), last BIGINT NOT NULL)"),
-                logger: logger)
-            try await c.query(PostgresQuery(unsafeSQL: "INSERT INTO \(head) (last) VALUES (0) ON CONFLICT DO NOTHING"), logger: logger)
+                "CREATE INDEX IF NOT EXISTS \(unescaped: table)_by_record ON \(unescaped: table) (collection, record)", logger: logger)
+            // The last sequence ever given (it never goes back, even when the
+            // tail is compacted away), the compaction horizon, and the server's
+            // own clock and change counter for the edits it makes.
+            try await c.query(
+                """
+                CREATE TABLE IF NOT EXISTS \(unescaped: head) (one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one), last BIGINT NOT NULL,
+                    horizon BIGINT NOT NULL DEFAULT 0, clock TEXT NOT NULL DEFAULT '', counter BIGINT NOT NULL DEFAULT 0)
+                """, logger: logger)
+            try await c.query("INSERT INTO \(unescaped: head) (last) VALUES (0) ON CONFLICT DO NOTHING", logger: logger)
         }
     }
 
@@ -62,38 +69,45 @@ public struct PostgresChangeLog: Sendable {
     @discardableResult
     public func append(_ changes: [Change], beforeCommit: (@Sendable () async throws -> Void)? = nil) async throws -> Int {
         guard !changes.isEmpty else { return 0 }
-        let table = self.table, head = self.head, logger = self.logger
+        let log = self
         return try await transaction(client, logger) { c in
-            try await c.query("SELECT pg_advisory_xact_lock(\(Self.appendLock))", logger: logger)
-            var last: Int64 = 0
-            for try await value in try await c.query(PostgresQuery(unsafeSQL: "SELECT last FROM \(head)"), logger: logger).decode(Int64.self) {
-                last = value
-            }
+            var last = try await log.lock(c)
             var added = 0
-            for change in changes {
-                let seq = last + 1
-                var query = PostgresQuery(
-                    unsafeSQL: "INSERT INTO \(table) (seq, id, origin, collection, record, body) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING RETURNING seq")
-                query.binds.append(seq)
-                query.binds.append(change.id.description)
-                query.binds.append(change.id.origin.description)
-                query.binds.append(change.collection)
-                query.binds.append(change.record)
-                query.binds.append(change.encoded)
-                // A change the log already holds returns no row.
-                var inserted = false
-                for try await _ in try await c.query(query, logger: logger) { inserted = true }
-                if inserted {
-                    last = seq
-                    added += 1
-                }
+            for change in changes where try await log.insert(c, change, sequence: last + 1) {
+                last += 1
+                added += 1
             }
-            var update = PostgresQuery(unsafeSQL: "UPDATE \(head) SET last = $1")
-            update.binds.append(last)
-            try await c.query(update, logger: logger)
+            try await log.setLast(c, last)
             try await beforeCommit?()
             return added
         }
+    }
+
+    /// Takes the append lock for the rest of the transaction and reads the
+    /// last sequence given.
+    func lock(_ c: PostgresConnection) async throws -> Int64 {
+        try await c.query("SELECT pg_advisory_xact_lock(\(Self.appendLock))", logger: logger)
+        for try await value in try await c.query("SELECT last FROM \(unescaped: head)", logger: logger).decode(Int64.self) {
+            return value
+        }
+        throw PostgresRegistryError("the log head is missing: run the migrations")
+    }
+
+    func setLast(_ c: PostgresConnection, _ last: Int64) async throws {
+        try await c.query("UPDATE \(unescaped: head) SET last = \(last)", logger: logger)
+    }
+
+    /// Logs one change under `sequence`; `false` when the log holds it already.
+    func insert(_ c: PostgresConnection, _ change: Change, sequence: Int64) async throws -> Bool {
+        let rows = try await c.query(
+            """
+            INSERT INTO \(unescaped: table) (seq, id, origin, time, collection, record, field, key, body, purged)
+            VALUES (\(sequence), \(change.id.description), \(change.id.origin.description), \(Int64(bitPattern: change.time.rawValue)),
+                \(change.collection), \(change.record), \(change.field), \(change.key), \(change.encoded), \(change.isPurged))
+            ON CONFLICT (id) DO NOTHING RETURNING seq
+            """, logger: logger)
+        for try await _ in rows { return true }
+        return false
     }
 
     /// The changes after `sequence`, in sequence order.

@@ -51,6 +51,25 @@ public struct PostgresRegistry: SharedRegistry {
             CREATE TABLE IF NOT EXISTS \(t("audit")) (seq BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL,
                 action TEXT NOT NULL, target TEXT NOT NULL)
             """,
+            "CREATE TABLE IF NOT EXISTS \(t("challenge")) (nonce TEXT PRIMARY KEY, expires_at BIGINT NOT NULL)",
+            """
+            CREATE TABLE IF NOT EXISTS \(t("node_view")) (node TEXT NOT NULL, collection TEXT NOT NULL, record TEXT NOT NULL,
+                stub BOOLEAN NOT NULL, PRIMARY KEY (node, collection, record))
+            """,
+            "CREATE INDEX IF NOT EXISTS \(t("node_view_record")) ON \(t("node_view")) (collection, record)",
+            """
+            CREATE TABLE IF NOT EXISTS \(t("node_view_pending")) (node TEXT PRIMARY KEY, epoch BIGINT NOT NULL,
+                entering TEXT NOT NULL, leaving TEXT NOT NULL)
+            """,
+            "CREATE TABLE IF NOT EXISTS \(t("node_view_epoch")) (node TEXT PRIMARY KEY, epoch BIGINT NOT NULL)",
+            """
+            CREATE TABLE IF NOT EXISTS \(t("erasure")) (collection TEXT NOT NULL, record TEXT NOT NULL, at BIGINT NOT NULL,
+                actor TEXT NOT NULL, PRIMARY KEY (collection, record))
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS \(t("batch")) (node TEXT NOT NULL, batch TEXT NOT NULL, response BYTEA NOT NULL,
+                at BIGINT NOT NULL, PRIMARY KEY (node, batch))
+            """,
         ]
         for s in statements { try await client.query(PostgresQuery(unsafeSQL: s), logger: logger) }
     }

@@ -46,8 +46,7 @@ public final class ServerMetrics: Sendable {
     }
 
     /// The exposition text, with the gauges computed now from the registry.
-    func exposition(_ nodes: ServerRegistry, erasuresPending: Int) throws -> [UInt8] {
-        let all = try nodes.nodes()
+    func exposition(_ all: [NodeRecord], erasuresPending: Int) -> [UInt8] {
         for status in ["active", "revoked"] {
             registry.makeGauge(name: "navette_nodes", labels: [("status", status)])
                 .set(Double(all.filter { $0.status.rawValue == status }.count))

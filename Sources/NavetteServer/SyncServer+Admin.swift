@@ -1,6 +1,7 @@
 import Foundation
 import NavetteCore
 import NavetteStore
+import NavetteWire
 
 /// Why an admin operation was refused.
 public struct AdminError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -16,19 +17,21 @@ extension SyncServer {
     /// - Returns: the code.
     public func issueEnrolmentCode(
         agency: String, counsellor: String?, name: String?, validFor: UInt64, actor: String
-    ) throws -> String {
+    ) async throws -> String {
         let now = nowMillis
-        try ensureReferenceData(agency: agency, counsellor: counsellor)
-        return try registry.issueCode(
+        try await ensureReferenceData(agency: agency, counsellor: counsellor)
+        return try await shared.issueCode(
             agency: agency, counsellor: counsellor, name: name, expiresAt: now + validFor, actor: actor, now: now)
     }
 
-    func ensureReferenceData(agency: String, counsellor: String?) throws {
-        if try store.state("agency", agency) == nil {
-            try store.edit("agency", agency, [.set("name", .string(agency))])
+    func ensureReferenceData(agency: String, counsellor: String?) async throws {
+        if try await records.state(RecordRef("agency", agency)) == nil {
+            try await records.perform([(RecordRef("agency", agency), [.set("name", .string(agency))])])
         }
-        if let counsellor, try store.state("counsellor", counsellor) == nil {
-            try store.edit("counsellor", counsellor, [.set("agency", .string(agency)), .add("roles", element: "counsellor")])
+        if let counsellor, try await records.state(RecordRef("counsellor", counsellor)) == nil {
+            try await records.perform([
+                (RecordRef("counsellor", counsellor), [.set("agency", .string(agency)), .add("roles", element: "counsellor")])
+            ])
         }
     }
 
@@ -38,15 +41,15 @@ extension SyncServer {
     /// receives it whole.
     ///
     /// - Throws: ``AdminError`` when there is no such seeker.
-    public func transfer(seeker id: String, to agency: String, referent: String?, actor: String) throws {
-        guard let state = try store.state("seeker", id), !state.isErased else {
+    public func transfer(seeker id: String, to agency: String, referent: String?, actor: String) async throws {
+        guard let state = try await records.state(RecordRef("seeker", id)), !state.isErased else {
             throw AdminError("no seeker has the id \(id)")
         }
-        try ensureReferenceData(agency: agency, counsellor: referent)
+        try await ensureReferenceData(agency: agency, counsellor: referent)
         var edits: [Edit] = [.set("agency", .string(agency))]
         edits.append(referent.map { .set("referent", .string($0)) } ?? .clear("referent"))
-        try store.edit("seeker", id, edits)
-        try registry.audit(actor: actor, action: "transfer", target: "seeker \(id) to agency \(agency)", at: nowMillis)
+        try await records.perform([(RecordRef("seeker", id), edits)])
+        try await shared.audit(actor: actor, action: "transfer", target: "seeker \(id) to agency \(agency)", at: nowMillis)
     }
 
     /// Erases a seeker and their registrations on the server: every stored
@@ -56,14 +59,14 @@ extension SyncServer {
     ///
     /// - Returns: the records erased.
     @discardableResult
-    public func erase(seeker id: String, actor: String) throws -> [RecordRef] {
-        let erased: [RecordRef]
-        do {
-            erased = try store.eraseSeeker(id)
-        } catch let e as StoreError {
-            throw AdminError(e.message)
+    public func erase(seeker id: String, actor: String) async throws -> [RecordRef] {
+        guard let state = try await records.state(RecordRef("seeker", id)), !state.isErased else {
+            throw AdminError("no seeker has the id \(id); 'navette admin erasures' lists the requests")
         }
-        try registry.recordErasure(erased, actor: actor, now: nowMillis)
+        let erased = [RecordRef("seeker", id)] + (try await records.registrations(ofSeeker: id)).map { RecordRef("registration", $0) }
+        try await records.perform(erased.map { ($0, [.eraseRecord]) })
+        try await records.reclaimErasedSpace()
+        try await shared.recordErasure(erased, actor: actor, now: nowMillis)
         return erased
     }
 
@@ -73,10 +76,10 @@ extension SyncServer {
     ///
     /// - Returns: the log's new horizon.
     @discardableResult
-    public func compactHistory(keepDays: Int, actor: String) throws -> Int64 {
+    public func compactHistory(keepDays: Int, actor: String) async throws -> Int64 {
         let cutoff = nowMillis - UInt64(keepDays) * 86_400_000
-        let horizon = try store.compactLog(before: cutoff)
-        try registry.audit(actor: actor, action: "compact", target: "history through sequence \(horizon)", at: nowMillis)
+        let horizon = try await records.compactLog(before: cutoff)
+        try await shared.audit(actor: actor, action: "compact", target: "history through sequence \(horizon)", at: nowMillis)
         return horizon
     }
 
@@ -85,17 +88,34 @@ extension SyncServer {
     ///
     /// - Returns: how many records were erased again.
     @discardableResult
-    public func reapplyErasureLedger() throws -> Int {
-        var count = 0
+    public func reapplyErasureLedger() async throws -> Int {
         var actions: [(RecordRef, [Edit])] = []
-        for (ref, _) in try registry.erasures() {
-            if let s = try store.state(ref.collection, ref.id), !s.isErased {
-                actions.append((ref, [.eraseRecord]))
-                count += 1
-            }
+        for (ref, _) in try await shared.erasures() {
+            if let s = try await records.state(ref), !s.isErased { actions.append((ref, [.eraseRecord])) }
         }
-        if !actions.isEmpty { try store.perform(actions) }
-        return count
+        if !actions.isEmpty {
+            try await records.perform(actions)
+            try await records.reclaimErasedSpace()
+        }
+        return actions.count
+    }
+
+    /// Marks the storage as restored from a backup: gives it a new
+    /// incarnation (taken by server processes started after this), so that
+    /// every node's next pull is answered `cursor-expired` (`restored`) and
+    /// it re-pulls its view and re-pushes what it holds; then erases again
+    /// what the ledger names, with `extraErasures` (a ledger kept apart from
+    /// the backups) added to it.
+    ///
+    /// - Returns: the new incarnation, and how many records were erased again.
+    public func markRestored(extraErasures: [RecordRef], actor: String) async throws -> (incarnation: String, erased: Int) {
+        let fresh = Self.newIncarnation()
+        try await shared.setSecret("incarnation", fresh)
+        try await shared.audit(actor: actor, action: "incarnation-renewed", target: "store restored from a backup", at: nowMillis)
+        let known = Set(try await shared.erasures().map(\.record))
+        let missing = extraErasures.filter { !known.contains($0) }
+        if !missing.isEmpty { try await shared.recordErasure(missing, actor: actor, now: nowMillis) }
+        return (Base64URL.encode(fresh), try await reapplyErasureLedger())
     }
 
     /// A seeker whose erasure a counsellor requested, or that was erased and
@@ -110,16 +130,10 @@ extension SyncServer {
 
     /// Erasure requests not yet carried out, and erasures not yet purged
     /// from every laptop.
-    public func erasureStatus() throws -> [ErasureStatus] {
-        var out: [ErasureStatus] = []
-        let flag = store.configuration.schema.field("seeker", "erasureRequested")!
-        for (collection, id, state) in try store.allStates() where collection == "seeker" && !state.isErased {
-            if case .flag(true) = state.view(of: flag) {
-                out.append(ErasureStatus(seeker: id, erased: false, pendingOn: []))
-            }
-        }
-        for (ref, _) in try registry.erasures() where ref.collection == "seeker" {
-            out.append(ErasureStatus(seeker: ref.id, erased: true, pendingOn: try registry.holders(of: ref)))
+    public func erasureStatus() async throws -> [ErasureStatus] {
+        var out = try await records.seekersRequestingErasure().map { ErasureStatus(seeker: $0, erased: false, pendingOn: []) }
+        for (ref, _) in try await shared.erasures() where ref.collection == "seeker" {
+            out.append(ErasureStatus(seeker: ref.id, erased: true, pendingOn: try await shared.holders(of: ref)))
         }
         return out
     }

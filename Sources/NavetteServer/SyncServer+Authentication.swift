@@ -17,18 +17,18 @@ extension SyncServer {
     ///
     /// - Returns: the node that signed.
     /// - Throws: ``Problem``.
-    func authenticate(_ request: IncomingRequest, hasBody: Bool) throws -> NodeRecord {
+    func authenticate(_ request: IncomingRequest, hasBody: Bool) async throws -> NodeRecord {
         let p = request.parts
         let signature = try selectSignature(p, hasBody: hasBody)
-        guard let keyID = signature.parameters.keyID, let nodeID = NodeID(keyID), let node = try registry.node(nodeID),
+        guard let keyID = signature.parameters.keyID, let nodeID = NodeID(keyID), let node = try await shared.node(nodeID),
             let keyBytes = Base64URL.decode(node.publicKey),
             let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyBytes)
         else {
             logger.notice("refused request", metadata: ["signature.error": "unknown-key"])
             throw Self.unauthorized
         }
-        let challenged = try registry.isChallenge(signature.parameters.nonce!, now: nowMillis)
-        if !challenged { try checkTime(signature.parameters, keyID: keyID) }
+        let challenged = try await shared.isChallenge(signature.parameters.nonce!, now: nowMillis)
+        if !challenged { try await checkTime(signature.parameters, keyID: keyID) }
         try verify(signature, request: request, hasBody: hasBody, key: key, keyID: keyID)
         guard node.status == .active else {
             logger.notice("refused request", metadata: ["signature.error": "node-revoked", "sync.node": "\(nodeID)"])
@@ -37,11 +37,11 @@ extension SyncServer {
         try rateLimit(nodeID)
         let skew = (signature.parameters.created ?? 0) * 1000 - Int64(nowMillis)
         if challenged {
-            try consumeNonce(signature.parameters, challenged: true)
-            try registry.touch(nodeID, at: nowMillis, clockSkew: skew)
+            try await consumeNonce(signature.parameters, challenged: true)
+            try await shared.touch(nodeID, at: nowMillis, clockSkew: skew)
         } else {
             // The nonce and the node's last-seen time, in one durable write.
-            guard try registry.admit(
+            guard try await shared.admit(
                 keyID: keyID, nonce: signature.parameters.nonce!, expiresAt: nonceExpiry(signature.parameters),
                 node: nodeID, clockSkew: skew, now: nowMillis)
             else {
@@ -76,13 +76,13 @@ extension SyncServer {
     ///
     /// A request outside the window whose nonce was already used (a used-up
     /// challenge, typically: its `created` may be anything) is a replay.
-    func checkTime(_ params: SignatureParameters, keyID: String) throws {
+    func checkTime(_ params: SignatureParameters, keyID: String) async throws {
         let now = Int64(nowMillis / 1000)
         let created = params.created ?? 0
         let skewed = created > now + configuration.acceptedFuture || created < now - configuration.acceptedPast
         let expired = params.expires.map { $0 < now - 60 } ?? false
         if skewed || expired {
-            if try registry.hasNonce(keyID: keyID, nonce: params.nonce!) { throw replayed(keyID) }
+            if try await shared.hasNonce(keyID: keyID, nonce: params.nonce!) { throw replayed(keyID) }
             throw Problem(
                 .clockSkew, "the request was created outside the accepted window; correct the clock offset and retry",
                 extensions: ["serverTime": .int(Int64(nowMillis))])
@@ -106,17 +106,17 @@ extension SyncServer {
 
     /// Records the request's nonce, or uses up the server challenge it
     /// carries (a clock-free request: any `created` was accepted for it).
-    func consumeNonce(_ params: SignatureParameters, challenged: Bool = false) throws {
+    func consumeNonce(_ params: SignatureParameters, challenged: Bool = false) async throws {
         if challenged {
-            guard try registry.consumeChallenge(params.nonce!) else {
+            guard try await shared.consumeChallenge(params.nonce!) else {
                 throw Problem(.replay, "this challenge was already used; ask for a new one")
             }
             // Remembered as used, so that a second use is a replay rather than a clock error.
-            _ = try registry.recordNonce(
+            _ = try await shared.recordNonce(
                 keyID: params.keyID!, nonce: params.nonce!, expiresAt: nowMillis + Self.challengeLifetime, now: nowMillis)
             return
         }
-        guard try registry.recordNonce(keyID: params.keyID!, nonce: params.nonce!, expiresAt: nonceExpiry(params), now: nowMillis)
+        guard try await shared.recordNonce(keyID: params.keyID!, nonce: params.nonce!, expiresAt: nonceExpiry(params), now: nowMillis)
         else { throw replayed(params.keyID!) }
     }
 

@@ -13,7 +13,7 @@ extension SyncServer {
 
     /// `POST /v1/sync/push`: applies what the node may write, refuses the
     /// rest by id. A batch already answered gets the same answer again.
-    func push(_ request: IncomingRequest, node: NodeRecord) throws -> OutgoingResponse {
+    func push(_ request: IncomingRequest, node: NodeRecord) async throws -> OutgoingResponse {
         let push: PushRequest
         do {
             push = try PushRequest(body: try decodedBody(request))
@@ -22,19 +22,20 @@ extension SyncServer {
         }
         received.withLock { $0 += push.changes.count }
         metrics.pushed(push.changes.count)
-        if let previous = try registry.batchResponse(node: node.id, batch: push.batch) {
+        if let previous = try await shared.batchResponse(node: node.id, batch: push.batch) {
             return respond(200, previous, to: request.parts)
         }
-        let (accepted, refused) = try authorise(push.changes, node: node)
-        _ = try store.apply(accepted)
+        let (accepted, refused) = try await authorise(push.changes, node: node)
+        _ = try await records.apply(accepted)
         for r in refused { metrics.refused(r.reason) }
         // Records the node created itself are on it: they count as held, so
         // they are not sent back to it — and, if they are not in its view
         // (a file created for another counsellor), its next pull drops them.
-        let created = try store.createdOnlyBy(node.id, among: Set(accepted.map { RecordRef($0.collection, $0.record) }))
+        let created = try await records.createdOnlyBy(node.id, among: Set(accepted.map { RecordRef($0.collection, $0.record) }))
         let body = PushResponse(batch: push.batch, accepted: accepted.count, refused: refused).body
-        try registry.recordPush(
-            node: node.id, batch: push.batch, response: body, refused: refused.count, created: created, now: nowMillis)
+        try await shared.recordPush(
+            node: node.id, batch: push.batch, response: body, refused: refused.count, created: created,
+            logSequence: try await records.lastSequence(), now: nowMillis)
         logger.info(
             "push", metadata: ["sync.node": "\(node.id)", "sync.accepted": "\(accepted.count)", "sync.refused": "\(refused.count)"])
         return respond(200, body, to: request.parts)
@@ -46,9 +47,9 @@ extension SyncServer {
     /// only to records of its agency (as the server knows them, or as the
     /// batch creates them), never moves a record to another agency, and
     /// never stamps a change far ahead of the server's clock.
-    func authorise(_ changes: [Change], node: NodeRecord) throws -> ([Change], [RefusedChange]) {
+    func authorise(_ changes: [Change], node: NodeRecord) async throws -> ([Change], [RefusedChange]) {
         let refs = Set(changes.map { RecordRef($0.collection, $0.record) })
-        let known = try store.agencies(of: refs)
+        let known = try await records.agencies(of: refs)
         var setInBatch: [RecordRef: String] = [:]
         // A record the server does not know yet belongs to the agency its
         // first change in the batch gives it (a later move is refused below).
@@ -80,7 +81,7 @@ extension SyncServer {
 
     /// `GET /v1/sync/pull?cursor=…&limit=…`: the changes the node may see
     /// after its cursor, never its own.
-    func pull(_ request: IncomingRequest, node: NodeRecord) throws -> OutgoingResponse {
+    func pull(_ request: IncomingRequest, node: NodeRecord) async throws -> OutgoingResponse {
         var cursorText: String?
         var bootstrap = false
         var limit = configuration.maximumPullChanges
@@ -121,7 +122,7 @@ extension SyncServer {
                     .cursorExpired, "the server's store changed (restored from a backup); pull from the start and push again",
                     extensions: ["incarnation": .string(incarnation), "reason": "restored"])
             }
-            guard cursor.sequence >= (try store.logHorizon()) else {
+            guard cursor.sequence >= (try await records.logHorizon()) else {
                 throw Problem(
                     .cursorExpired, "the server no longer keeps history that old; pull again from snapshots",
                     extensions: ["reason": "compacted"])
@@ -132,11 +133,11 @@ extension SyncServer {
         if bootstrap {
             guard cursorText == nil else { throw Problem(.malformedRequest, "a bootstrap pull has no cursor") }
             // The node starts again: it gets its whole view as snapshots, and the list to keep.
-            try registry.resetView(node.id)
+            try await shared.resetView(node.id)
         }
-        let current = try registry.confirmView(node.id, epoch: epoch)
-        let held = try registry.confirmedView(node.id)
-        let view = try store.view(ViewSpec(agency: node.agency, counsellor: node.counsellor, agencyWide: node.agencyWide))
+        let current = try await shared.confirmView(node.id, epoch: epoch)
+        let held = try await shared.confirmedView(node.id)
+        let view = try await records.view(ViewSpec(agency: node.agency, counsellor: node.counsellor, agencyWide: node.agencyWide))
         let allEntering = view.filter { held[$0.key] != $0.value }
         // A file that becomes a stub is dropped, then comes back as the stub.
         let leaving = held.keys.filter { view[$0] == nil || (held[$0] == false && view[$0] == true) }
@@ -144,17 +145,18 @@ extension SyncServer {
         let entering = Dictionary(
             uniqueKeysWithValues: allEntering.sorted { $0.key.description < $1.key.description }.prefix(Self.snapshotsPerPage)
                 .map { ($0.key, $0.value) })
-        let start = try after ?? store.lastSequence()
-        let page = try store.changes(
+        let start: Int64
+        if let after { start = after } else { start = try await records.lastSequence() }
+        let page = try await records.changes(
             after: start, limit: limit, view: view, skip: Set(allEntering.keys), excluding: node.id)
         var snapshots: [Snapshot] = []
         for (ref, stub) in entering.sorted(by: { $0.key.description < $1.key.description }) {
-            if let state = try store.snapshot(ref, stub: stub) {
+            if let state = try await records.snapshot(ref, stub: stub) {
                 snapshots.append(Snapshot(collection: ref.collection, record: ref.id, state: state, stub: stub))
             }
         }
         metrics.pulled(page.changes.count)
-        let nextEpoch = entering.isEmpty && leaving.isEmpty ? current : try registry.sendView(node.id, entering: entering, leaving: leaving)
+        let nextEpoch = entering.isEmpty && leaving.isEmpty ? current : try await shared.sendView(node.id, entering: entering, leaving: leaving)
         let next = Cursor(incarnation: incarnation, sequence: page.lastSequence, epoch: nextEpoch)
             .encoded(secret: cursorSecret, node: node.id, agency: node.agency)
         let body = PullResponse(
@@ -176,7 +178,7 @@ extension SyncServer {
 
     /// `POST /v1/enrol`: redeems a one-time code. The request is signed by
     /// the key it registers (proof of possession), with `keyid` = node id.
-    func enrol(_ request: IncomingRequest) throws -> OutgoingResponse {
+    func enrol(_ request: IncomingRequest) async throws -> OutgoingResponse {
         let enrol: EnrolRequest
         do {
             enrol = try EnrolRequest(body: try decodedBody(request))
@@ -188,13 +190,13 @@ extension SyncServer {
         else { throw Problem(.malformedRequest, "publicKey is not a raw Ed25519 key in base64url") }
         let signature = try selectSignature(request.parts, hasBody: true)
         guard signature.parameters.keyID == enrol.node.description else { throw Self.unauthorized }
-        let challenged = try registry.isChallenge(signature.parameters.nonce!, now: nowMillis)
-        if !challenged { try checkTime(signature.parameters, keyID: enrol.node.description) }
+        let challenged = try await shared.isChallenge(signature.parameters.nonce!, now: nowMillis)
+        if !challenged { try await checkTime(signature.parameters, keyID: enrol.node.description) }
         try verify(signature, request: request, hasBody: true, key: key, keyID: enrol.node.description)
-        try consumeNonce(signature.parameters, challenged: challenged)
+        try await consumeNonce(signature.parameters, challenged: challenged)
         let node: NodeRecord
         do {
-            node = try registry.redeem(
+            node = try await shared.redeem(
                 code: enrol.code, node: enrol.node, publicKey: enrol.publicKey, name: enrol.name, now: nowMillis)
         } catch let refusal as ServerRegistry.EnrolmentRefusal {
             logger.notice("refused enrolment", metadata: ["enrol.error": "\(refusal)"])
@@ -213,9 +215,9 @@ extension SyncServer {
     /// `POST /v1/auth/challenge`: a single-use server nonce for a node whose
     /// clock is too wrong to be trusted; a request signed with it is accepted
     /// whatever its `created` (RFC 9421 §5, `Accept-Signature`).
-    func challenge(_ request: IncomingRequest) throws -> OutgoingResponse {
+    func challenge(_ request: IncomingRequest) async throws -> OutgoingResponse {
         let expires = nowMillis + Self.challengeLifetime
-        let nonce = try registry.issueChallenge(expiresAt: expires, now: nowMillis)
+        let nonce = try await shared.issueChallenge(expiresAt: expires, now: nowMillis)
         let body = JSONValue.object(["nonce": .string(nonce), "expiresAt": .int(Int64(expires))]).canonicalBytes
         var out = respond(200, body, to: request.parts)
         let components = SigningProfile.requestComponents(hasBody: true).map(\.description).joined(separator: " ")

@@ -18,10 +18,12 @@ import Synchronization
 /// ```
 public final class SyncServer: Sendable {
     public let configuration: ServerConfiguration
-    /// The server's records and change log.
-    public let store: RecordStore
-    /// Nodes, codes, replay cache, batches, audit.
-    public let registry: ServerRegistry
+    /// The server's records, change log and view indexes (SQLite or
+    /// PostgreSQL).
+    public let records: any ServerRecords
+    /// Nodes, codes, replay cache, batches, views held, erasure ledger,
+    /// audit: what every server process on one database shares.
+    public let shared: any SharedRegistry
     let signer: MessageSigner
     let cursorSecret: SymmetricKey
     /// Changes whenever the server's store is a new one (or restored).
@@ -42,8 +44,9 @@ public final class SyncServer: Sendable {
     /// The server's public key.
     public let publicKey: Curve25519.Signing.PublicKey
 
-    /// Opens (or creates) the server's stores in `directory`.
-    public convenience init(directory: String, configuration: ServerConfiguration, logger: Logger) throws {
+    /// Opens (or creates) the server's embedded SQLite stores in `directory`,
+    /// and readies them (see ``start(records:registry:configuration:logger:)``).
+    public static func open(directory: String, configuration: ServerConfiguration, logger: Logger) async throws -> SyncServer {
         let registry = try ServerRegistry.open(directory: directory)
         let storePath = RecordStore.storePath(directory: directory)
         let config = RecordStore.Configuration(wallClock: configuration.wallClock)
@@ -54,25 +57,67 @@ public final class SyncServer: Sendable {
             store = try RecordStore.create(
                 directory: directory, identity: try Self.identity(registry), configuration: config)
         }
-        try self.init(store: store, registry: registry, configuration: configuration, logger: logger)
-        // A store restored from a backup must not bring erased files back.
-        let reerased = try reapplyErasureLedger()
-        if reerased > 0 { logger.warning("erasure ledger re-applied", metadata: ["erasure.count": "\(reerased)"]) }
+        return try await start(records: store, registry: registry, configuration: configuration, logger: logger)
     }
 
-    /// A server over given stores (in memory, for tests).
-    public init(store: RecordStore, registry: ServerRegistry, configuration: ServerConfiguration, logger: Logger) throws {
-        self.store = store
-        self.registry = registry
+    /// A server over given storage, readied for service:
+    ///
+    /// - a record store whose log ends before the last push acknowledged
+    ///   (restored from an older backup, the registry kept) gets a new
+    ///   incarnation, so that every node re-pulls and re-pushes what it lost;
+    /// - the erasure ledger is re-applied, so that a restored store never
+    ///   brings an erased person back.
+    public static func start(
+        records: any ServerRecords, registry: any SharedRegistry, configuration: ServerConfiguration, logger: Logger
+    ) async throws -> SyncServer {
+        let highWater = try await registry.logHighWater()
+        let last = try await records.lastSequence()
+        if last < highWater {
+            try await registry.setSecret("incarnation", Self.newIncarnation())
+            try await registry.audit(
+                actor: "server", action: "incarnation-renewed",
+                target: "store log ends at \(last), before the acknowledged \(highWater)", at: configuration.wallClock())
+            logger.warning("store restored from an older backup: new incarnation", metadata: ["store.last": "\(last)", "store.acknowledged": "\(highWater)"])
+        }
+        let server = try SyncServer(
+            records: records, registry: registry, configuration: configuration, logger: logger,
+            signingKey: try await registry.secret("signing-key", bytes: 32),
+            cursorKey: try await registry.secret("cursor-key", bytes: 32),
+            incarnation: try await registry.secret("incarnation", bytes: 9))
+        let reerased = try await server.reapplyErasureLedger()
+        if reerased > 0 { logger.warning("erasure ledger re-applied", metadata: ["erasure.count": "\(reerased)"]) }
+        return server
+    }
+
+    /// A server over given SQLite stores (in memory, for tests), as they are.
+    public convenience init(store: RecordStore, registry: ServerRegistry, configuration: ServerConfiguration, logger: Logger) throws {
+        try self.init(
+            records: store, registry: registry, configuration: configuration, logger: logger,
+            signingKey: try registry.secret("signing-key"), cursorKey: try registry.secret("cursor-key"),
+            incarnation: try registry.secret("incarnation", bytes: 9))
+    }
+
+    init(
+        records: any ServerRecords, registry: any SharedRegistry, configuration: ServerConfiguration, logger: Logger,
+        signingKey: [UInt8], cursorKey: [UInt8], incarnation: [UInt8]
+    ) throws {
+        self.records = records
+        self.shared = registry
         self.configuration = configuration
         self.logger = logger
-        let key = try Curve25519.Signing.PrivateKey(rawRepresentation: try registry.secret("signing-key"))
+        let key = try Curve25519.Signing.PrivateKey(rawRepresentation: signingKey)
         self.publicKey = key.publicKey
         let keyID = "server-" + Base64URL.encode(Array(SHA256.hash(data: key.publicKey.rawRepresentation)).prefix(6))
         self.signer = MessageSigner(key: key, keyID: keyID)
-        self.cursorSecret = SymmetricKey(data: try registry.secret("cursor-key"))
-        self.incarnation = Base64URL.encode(try registry.secret("incarnation", bytes: 9))
+        self.cursorSecret = SymmetricKey(data: cursorKey)
+        self.incarnation = Base64URL.encode(incarnation)
         self.authority = Mutex(configuration.publicAuthority ?? "\(configuration.host):\(configuration.port)")
+    }
+
+    /// 9 random bytes: a store's incarnation.
+    public static func newIncarnation() -> [UInt8] {
+        var rng = SystemRandomNumberGenerator()
+        return (0..<9).map { _ in UInt8.random(in: 0...255, using: &rng) }
     }
 
     /// The identity of the server's own store.
@@ -128,20 +173,23 @@ public final class SyncServer: Sendable {
         case ("GET", "/v1/server-keys"):
             return respond(200, keys.body, to: p)
         case ("GET", "/metrics"):
-            let pending = try registry.erasures().reduce(0) { $0 + (try registry.holders(of: $1.record).count) }
-            return respond(200, try metrics.exposition(registry, erasuresPending: pending), contentType: "text/plain; version=0.0.4", to: p)
+            var pending = 0
+            for erasure in try await shared.erasures() { pending += try await shared.holders(of: erasure.record).count }
+            return respond(
+                200, metrics.exposition(try await shared.nodes(), erasuresPending: pending), contentType: "text/plain; version=0.0.4",
+                to: p)
         case ("POST", "/v1/enrol"):
-            return try enrol(request)
+            return try await enrol(request)
         case ("POST", "/v1/auth/challenge"):
-            return try challenge(request)
+            return try await challenge(request)
         case (_, let path) where path.hasPrefix("/v1/admin/"):
-            return try admin(request)
+            return try await admin(request)
         case ("POST", "/v1/sync/push"):
-            let node = try authenticate(request, hasBody: true)
-            return try push(request, node: node)
+            let node = try await authenticate(request, hasBody: true)
+            return try await push(request, node: node)
         case ("GET", "/v1/sync/pull"):
-            let node = try authenticate(request, hasBody: false)
-            return try pull(request, node: node)
+            let node = try await authenticate(request, hasBody: false)
+            return try await pull(request, node: node)
         case (_, "/v1/health"), (_, "/v1/server-keys"), (_, "/v1/enrol"), (_, "/v1/sync/push"), (_, "/v1/sync/pull"),
             (_, "/v1/auth/challenge"):
             throw Problem(.methodNotAllowed)

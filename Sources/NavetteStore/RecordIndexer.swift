@@ -34,25 +34,10 @@ enum RecordIndexer {
         }
     }
 
-    /// Rewrites a record's links: followers of a seeker (its referent and
-    /// temporary followers), facilitators of a session, the session and
-    /// seeker of a registration.
+    /// Rewrites a record's links (see ``RecordLinks/links(of:_:_:)``).
     static func updateLinks(_ db: Database, _ ref: RecordRef, _ s: RecordState, _ schema: Schema) throws {
         try db.cachedStatement(sql: "DELETE FROM record_link WHERE collection = ? AND record = ?").execute(arguments: [ref.collection, ref.id])
-        guard !s.isErased, let spec = schema.collection(ref.collection) else { return }
-        var links: [(String, String)] = []
-        switch ref.collection {
-        case "seeker":
-            if let r = simpleValue(s, spec, "referent")?.stringValue { links.append(("follower", r)) }
-            if let f = spec.field("followers"), case .set(let all) = s.view(of: f) { links += all.map { ("follower", $0) } }
-        case "workshopSession":
-            if let f = spec.field("facilitators"), case .set(let all) = s.view(of: f) { links += all.map { ("facilitator", $0) } }
-        case "registration":
-            if let v = simpleValue(s, spec, "session")?.stringValue { links.append(("session", v)) }
-            if let v = simpleValue(s, spec, "seeker")?.stringValue { links.append(("seeker", v)) }
-        default: break
-        }
-        for (role, value) in links {
+        for (role, value) in RecordLinks.links(of: ref, s, schema) {
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO record_link (collection, record, role, value) VALUES (?, ?, ?, ?)").execute(arguments: [ref.collection, ref.id, role, value])
         }
     }
@@ -90,5 +75,43 @@ enum RecordIndexer {
     /// Lowercases and strips accents, so "Éloïse" is found by "eloise".
     static func foldForSearch(_ s: String) -> String {
         s.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: Locale(identifier: "en_US_POSIX"))
+    }
+}
+
+/// What views are computed from, as any store indexes it: a record's agency
+/// and its links to counsellors, sessions and seekers.
+public enum RecordLinks {
+    /// The agency a record belongs to: its `agency` field, or, for an
+    /// agency record, its own id. Kept for deleted records too, so that
+    /// their changes still reach the agency's laptops.
+    public static func agency(of ref: RecordRef, _ s: RecordState, _ schema: Schema) -> String? {
+        RecordIndexer.agency(of: ref, s, schema)
+    }
+
+    /// A record's links, as `(role, value)`: followers of a seeker (its
+    /// referent and temporary followers), facilitators of a session, the
+    /// session and seeker of a registration. An erased record has none.
+    public static func links(of ref: RecordRef, _ s: RecordState, _ schema: Schema) -> [(role: String, value: String)] {
+        guard !s.isErased, let spec = schema.collection(ref.collection) else { return [] }
+        var links: [(String, String)] = []
+        switch ref.collection {
+        case "seeker":
+            if let r = RecordIndexer.simpleValue(s, spec, "referent")?.stringValue { links.append(("follower", r)) }
+            if let f = spec.field("followers"), case .set(let all) = s.view(of: f) { links += all.map { ("follower", $0) } }
+        case "workshopSession":
+            if let f = spec.field("facilitators"), case .set(let all) = s.view(of: f) { links += all.map { ("facilitator", $0) } }
+        case "registration":
+            if let v = RecordIndexer.simpleValue(s, spec, "session")?.stringValue { links.append(("session", v)) }
+            if let v = RecordIndexer.simpleValue(s, spec, "seeker")?.stringValue { links.append(("seeker", v)) }
+        default: break
+        }
+        var seen: Set<String> = []
+        return links.filter { seen.insert("\($0.0)\u{0}\($0.1)").inserted }.map { (role: $0.0, value: $0.1) }
+    }
+
+    /// Decodes a record state as a store keeps it (stored states may exceed
+    /// the limits of a peer's message, so this parse has looser ones).
+    public static func decodeStoredState(_ text: String) throws -> RecordState {
+        try RecordStore.decodeState(text)
     }
 }

@@ -20,6 +20,12 @@ public struct LogPage: Sendable {
     public var lastSequence: Int64
     /// Whether the log goes on after `lastSequence`.
     public var more: Bool
+
+    public init(changes: [(sequence: Int64, change: Change)], lastSequence: Int64, more: Bool) {
+        self.changes = changes
+        self.lastSequence = lastSequence
+        self.more = more
+    }
 }
 
 extension RecordStore {

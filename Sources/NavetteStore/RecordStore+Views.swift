@@ -94,15 +94,18 @@ extension RecordStore {
     /// A record's current state as it enters a node's view: whole, or only
     /// its identity and contact slots for a stub.
     public func snapshot(_ ref: RecordRef, stub: Bool) throws -> RecordState? {
-        guard var state = try state(ref.collection, ref.id) else { return nil }
-        if stub {
-            // A stub carries identity and contact, and no deletion state: whether
-            // a record is deleted depends on every writer, which a stub never sees.
-            state.slots = state.slots.filter { Self.isStubField($0.key.field) }
-            state.erasures = state.erasures.filter { Self.isStubField($0.key.field) }
-            state.writers = [:]
-            state.deletions = [:]
-        }
+        try state(ref.collection, ref.id).map { stub ? Self.stub(of: $0) : $0 }
+    }
+
+    /// The part of a state a stub carries: identity and contact, and no
+    /// deletion state (whether a record is deleted depends on every writer,
+    /// which a stub never sees).
+    public static func stub(of full: RecordState) -> RecordState {
+        var state = full
+        state.slots = state.slots.filter { isStubField($0.key.field) }
+        state.erasures = state.erasures.filter { isStubField($0.key.field) }
+        state.writers = [:]
+        state.deletions = [:]
         return state
     }
 

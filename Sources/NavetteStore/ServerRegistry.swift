@@ -485,9 +485,16 @@ public final class ServerRegistry: Sendable {
     /// retry gets the same), the changes refused, and the records the node
     /// created (it holds them).
     public func recordPush(
-        node: NodeID, batch: String, response: [UInt8], refused: Int, created: [RecordRef], now: UInt64
+        node: NodeID, batch: String, response: [UInt8], refused: Int, created: [RecordRef], logSequence: Int64, now: UInt64
     ) throws {
         try queue.write { db in
+            // Only ever raised: a store restored from an older backup ends before it.
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO secret (name, value) VALUES (?, ?)
+                    ON CONFLICT (name) DO UPDATE SET value = max(secret.value, excluded.value)
+                    """
+            ).execute(arguments: [Self.logHighWaterName, Data(Self.logHighWaterBytes(logSequence))])
             try db.execute(
                 sql: "INSERT OR REPLACE INTO batch (node, batch, response, at) VALUES (?, ?, ?, ?)",
                 arguments: [node.description, batch, Data(response), Int64(now)])

@@ -34,6 +34,74 @@ public protocol SharedRegistry: Sendable {
     func audit(actor: String, action: String, target: String, at: UInt64) async throws
     /// The audit log, oldest first.
     func auditLog() async throws -> [AuditEntry]
+
+    // MARK: What the sync server keeps beside
+
+    /// Replaces the secret named `name`.
+    func setSecret(_ name: String, _ value: [UInt8]) async throws
+    /// The secret named `name`, if it was ever set.
+    func existingSecret(_ name: String) async throws -> [UInt8]?
+    /// Every enrolled node, by agency then id.
+    func nodes() async throws -> [NodeRecord]
+    /// Notes when a node was last heard from, and how far off its clock was.
+    func touch(_ id: NodeID, at: UInt64, clockSkew: Int64) async throws
+    /// Widens a node's view to its whole agency, or narrows it back.
+    /// Returns `false` when no such node is enrolled.
+    func setAgencyWide(_ id: NodeID, _ wide: Bool, actor: String, now: UInt64) async throws -> Bool
+    /// What `node` holds, as it confirmed: each record, `true` for a stub.
+    func confirmedView(_ node: NodeID) async throws -> [RecordRef: Bool]
+    /// The nodes that still hold `ref`, as far as the server knows.
+    func holders(of ref: RecordRef) async throws -> [NodeID]
+    /// Confirms the change of view sent with `epoch` (or forgets it, when
+    /// the node pulled with another); returns the current epoch.
+    func confirmView(_ node: NodeID, epoch: Int64?) async throws -> Int64
+    /// Records a change of view sent to `node`; returns the epoch its next
+    /// cursor carries.
+    func sendView(_ node: NodeID, entering: [RecordRef: Bool], leaving: [RecordRef]) async throws -> Int64
+    /// Forgets what a node holds (it starts again from snapshots).
+    func resetView(_ node: NodeID) async throws
+    /// Records erasures in the ledger (ids only) and the audit log.
+    func recordErasure(_ refs: [RecordRef], actor: String, now: UInt64) async throws
+    /// The erasure ledger, oldest first.
+    func erasures() async throws -> [(record: RecordRef, at: UInt64)]
+    /// Whether `(keyID, nonce)` is in the replay cache.
+    func hasNonce(keyID: String, nonce: String) async throws -> Bool
+    /// Records a verified request's nonce and the node's last-seen time in
+    /// one transaction; `false` (nothing written) for a replay.
+    func admit(keyID: String, nonce: String, expiresAt: UInt64, node: NodeID, clockSkew: Int64, now: UInt64) async throws -> Bool
+    /// Records what a push did: its answer (a retry gets the same), the
+    /// changes refused, the records the node created (it holds them), and
+    /// the log's last sequence after it (a record store restored from an
+    /// older backup is one whose log ends before it).
+    func recordPush(
+        node: NodeID, batch: String, response: [UInt8], refused: Int, created: [RecordRef], logSequence: Int64, now: UInt64
+    ) async throws
+    /// The answer already given to `batch` from `node`, if any.
+    func batchResponse(node: NodeID, batch: String) async throws -> [UInt8]?
+    /// Issues a single-use server nonce for a node whose clock is wrong.
+    func issueChallenge(expiresAt: UInt64, now: UInt64) async throws -> String
+    /// Whether `nonce` is a live, unused challenge.
+    func isChallenge(_ nonce: String, now: UInt64) async throws -> Bool
+    /// Uses a challenge up; `false` when it was already used.
+    func consumeChallenge(_ nonce: String) async throws -> Bool
+}
+
+extension SharedRegistry {
+    /// The greatest log sequence a push was ever acknowledged at (0 before
+    /// the first push).
+    public func logHighWater() async throws -> Int64 {
+        guard let bytes = try await existingSecret(Self.logHighWaterName), bytes.count == 8 else { return 0 }
+        return Int64(bitPattern: bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+    }
+
+    /// The secret row the log's high-water mark is kept in.
+    public static var logHighWaterName: String { "log-high-water" }
+
+    /// Its 8 big-endian bytes.
+    public static func logHighWaterBytes(_ sequence: Int64) -> [UInt8] {
+        let v = UInt64(bitPattern: sequence)
+        return (0..<8).map { UInt8(truncatingIfNeeded: v >> (56 - 8 * UInt64($0))) }
+    }
 }
 
 extension ServerRegistry: SharedRegistry {}

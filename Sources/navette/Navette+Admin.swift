@@ -2,41 +2,71 @@ import ArgumentParser
 import Foundation
 import Logging
 import NavetteCore
+import NavettePostgres
 import NavetteServer
 import NavetteStore
 
 extension Navette {
-    struct Admin: ParsableCommand {
+    struct Admin: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Enrol and revoke laptops, list them, read the audit log (on the server's data directory).",
             subcommands: [
                 Enrol.self, Revoke.self, View.self, Transfer.self, Erase.self, Erasures.self, Nodes.self, Audit.self,
-                Token.self, Compact.self,
+                Token.self, Compact.self, Restored.self, Ledger.self,
             ])
     }
 }
 
-/// The option every admin command takes.
+/// Where the server's storage is: the options every admin command takes.
 struct ServerDataOptions: ParsableArguments {
-    @Option(help: "The server's data directory.") var data: String
+    @Option(help: "The server's data directory (the embedded SQLite store).") var data: String?
+    @Option(name: .customLong("database-url"), help: "The server's PostgreSQL database, as postgres://user@host:port/database.")
+    var databaseURL: String?
 
-    func registry() throws -> ServerRegistry {
-        guard FileManager.default.fileExists(atPath: (data as NSString).appendingPathComponent(ServerRegistry.fileName)) else {
-            throw CLIError("\(data) holds no server; start one with 'navette serve --data \(data)'")
+    func validate() throws {
+        guard (data == nil) != (databaseURL == nil) else {
+            throw ValidationError("give the server's storage: '--data DIR' or '--database-url postgres://…', one of them.")
         }
-        return try ServerRegistry.open(directory: data)
+        if let databaseURL {
+            do { _ = try PostgresURL(databaseURL) } catch let e as PostgresURL.Invalid {
+                throw ValidationError("'--database-url': \(e.description).")
+            }
+        }
+    }
+
+    /// Runs `body` with the server over its storage (also while `navette
+    /// serve` runs on it: every write is a transaction).
+    func withServer<T: Sendable>(_ body: (SyncServer) async throws -> T) async throws -> T {
+        let logger = {
+            var l = Logger(label: "navette.admin")
+            l.logLevel = .warning
+            return l
+        }()
+        let configuration = ServerConfiguration(wallClock: RecordStore.systemMillis)
+        if let data {
+            guard FileManager.default.fileExists(atPath: (data as NSString).appendingPathComponent(ServerRegistry.fileName)) else {
+                throw CLIError("\(data) holds no server; start one with 'navette serve --data \(data)'")
+            }
+            let server = try await refusing { try await SyncServer.open(directory: data, configuration: configuration, logger: logger) }
+            return try await body(server)
+        }
+        return try await withPostgres(databaseURL!, logger: logger) { storage in
+            let server = try await SyncServer.start(
+                records: storage.records, registry: storage.registry, configuration: configuration, logger: logger)
+            return try await body(server)
+        }
     }
 }
 
-extension ServerDataOptions {
-    /// The server over the data directory (also while `navette serve` runs on it).
-    func syncServer() throws -> SyncServer {
-        _ = try registry()
-        var logger = Logger(label: "navette.admin")
-        logger.logLevel = .warning
-        return try refusing {
-            try SyncServer(directory: data, configuration: ServerConfiguration(wallClock: RecordStore.systemMillis), logger: logger)
-        }
+/// Runs `body` on the PostgreSQL storage at `text`, its failures said for people.
+func withPostgres<T: Sendable>(
+    _ text: String, logger: Logger, _ body: (PostgresStorage) async throws -> T
+) async throws -> T {
+    let url = try PostgresURL(text)
+    do {
+        return try await PostgresStorage.with(url: url, logger: logger, body)
+    } catch let e as PostgresStorage.Unavailable {
+        throw CLIError(e.description)
     }
 }
 
@@ -52,7 +82,7 @@ func parseDuration(_ text: String) -> UInt64? {
 }
 
 extension Navette.Admin {
-    struct Enrol: ParsableCommand {
+    struct Enrol: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Issue a one-time enrolment code for a laptop: issuing it is the approval.",
             discussion: "Give the code to the counsellor out of band; it binds the laptop to the agency and counsellor.")
@@ -74,42 +104,41 @@ extension Navette.Admin {
             }
         }
 
-        func run() throws {
-            var logger = Logger(label: "navette.admin")
-            logger.logLevel = .warning
-            let sync = try refusing {
-                try SyncServer(
-                    directory: server.data, configuration: ServerConfiguration(wallClock: RecordStore.systemMillis),
-                    logger: logger)
+        func run() async throws {
+            let (agency, counsellor, name, validFor) = (agency, counsellor, name, validFor)
+            let code = try await server.withServer { sync in
+                try await sync.issueEnrolmentCode(
+                    agency: agency, counsellor: counsellor, name: name, validFor: parseDuration(validFor)!, actor: "admin")
             }
-            let code = try sync.issueEnrolmentCode(
-                agency: agency, counsellor: counsellor, name: name, validFor: parseDuration(validFor)!, actor: "admin")
             print("Enrolment code for agency \(agency)\(counsellor.map { ", counsellor \($0)" } ?? ""), valid for \(validFor):")
             print(code)
         }
     }
 
-    struct Revoke: ParsableCommand {
+    struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Revoke a laptop: its next request is refused and it purges its data.",
             discussion: "Changes it made and did not sync are lost; the command says so and when it last synced.")
         @OptionGroup var server: ServerDataOptions
         @Argument(help: "The node id ('navette admin nodes' lists them).") var node: String
 
-        func run() throws {
+        func run() async throws {
             guard let id = NodeID(node) else { throw CLIError("'\(node)' is not a node id (16 hexadecimal digits)") }
-            let registry = try server.registry()
-            guard let record = try registry.node(id) else {
-                throw CLIError("no node \(node) is enrolled; 'navette admin nodes' lists them")
+            let node = self.node
+            let record = try await server.withServer { sync -> NodeRecord in
+                guard let record = try await sync.shared.node(id) else {
+                    throw CLIError("no node \(node) is enrolled; 'navette admin nodes' lists them")
+                }
+                _ = try await sync.shared.revoke(id, actor: "admin", now: RecordStore.systemMillis())
+                return record
             }
             let lastSeen = record.lastSeen.map { Output.time(Timestamp(wallMillis: $0, counter: 0)) } ?? "never"
-            try registry.revoke(id, actor: "admin", now: RecordStore.systemMillis())
             print("Revoked node \(node) ('\(record.name)', agency \(record.agency)); its next request is refused and it will purge its data")
             print("warning: any work this laptop made after its last sync (\(lastSeen)) is lost")
         }
     }
 
-    struct View: ParsableCommand {
+    struct View: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Widen a laptop's view to its whole agency (a reception desk), or narrow it back.",
             discussion: "The laptop receives or drops the files at its next sync. Authorisation to write stays agency-wide.")
@@ -122,16 +151,17 @@ extension Navette.Admin {
             guard agencyWide != narrow else { throw ValidationError("give exactly one of '--agency-wide' or '--narrow'.") }
         }
 
-        func run() throws {
+        func run() async throws {
             guard let id = NodeID(node) else { throw CLIError("'\(node)' is not a node id (16 hexadecimal digits)") }
-            guard try server.registry().setAgencyWide(id, agencyWide, actor: "admin", now: RecordStore.systemMillis()) else {
+            let wide = agencyWide
+            guard try await server.withServer({ try await $0.shared.setAgencyWide(id, wide, actor: "admin", now: RecordStore.systemMillis()) }) else {
                 throw CLIError("no node \(node) is enrolled; 'navette admin nodes' lists them")
             }
             print("Node \(node) now holds \(agencyWide ? "every seeker of its agency" : "the seekers its counsellor follows") from its next sync")
         }
     }
 
-    struct Transfer: ParsableCommand {
+    struct Transfer: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Move a seeker's file to another agency (and referent).",
             discussion: """
@@ -148,10 +178,10 @@ extension Navette.Admin {
             if let referent, !RecordKeys.isValidID(referent) { throw ValidationError("'--referent' must be a counsellor id.") }
         }
 
-        func run() throws {
-            let sync = try server.syncServer()
+        func run() async throws {
+            let (seeker, toAgency, referent) = (seeker, toAgency, referent)
             do {
-                try sync.transfer(seeker: seeker, to: toAgency, referent: referent, actor: "admin")
+                try await server.withServer { try await $0.transfer(seeker: seeker, to: toAgency, referent: referent, actor: "admin") }
             } catch let e as AdminError {
                 throw CLIError("\(e); 'navette admin erasures' and the laptops' 'seeker list' show ids")
             }
@@ -159,7 +189,7 @@ extension Navette.Admin {
         }
     }
 
-    struct Erase: ParsableCommand {
+    struct Erase: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Erase a seeker and their registrations everywhere (a GDPR erasure).",
             discussion: """
@@ -170,26 +200,27 @@ extension Navette.Admin {
         @OptionGroup var server: ServerDataOptions
         @Argument(help: "The seeker's id.") var seeker: String
 
-        func run() throws {
-            let sync = try server.syncServer()
-            let erased: [RecordRef]
+        func run() async throws {
+            let seeker = self.seeker
+            let (erased, holders): ([RecordRef], [NodeID])
             do {
-                erased = try sync.erase(seeker: seeker, actor: "admin")
+                (erased, holders) = try await server.withServer { sync in
+                    (try await sync.erase(seeker: seeker, actor: "admin"), try await sync.shared.holders(of: RecordRef("seeker", seeker)))
+                }
             } catch let e as AdminError {
                 throw CLIError(e.description)
             }
-            let holders = try sync.registry.holders(of: RecordRef("seeker", seeker))
             print("Erased seeker \(seeker) and \(erased.count - 1) registration\(erased.count == 2 ? "" : "s") on the server")
             print("\(holders.count) laptop\(holders.count == 1 ? "" : "s") still hold\(holders.count == 1 ? "s" : "") it and will purge it at the next sync")
         }
     }
 
-    struct Erasures: ParsableCommand {
+    struct Erasures: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List erasure requests from counsellors, and erasures some laptops have not purged yet.")
         @OptionGroup var server: ServerDataOptions
-        func run() throws {
-            let all = try server.syncServer().erasureStatus()
+        func run() async throws {
+            let all = try await server.withServer { try await $0.erasureStatus() }
             if all.isEmpty {
                 print("(no erasure requested or pending)")
                 return
@@ -202,14 +233,14 @@ extension Navette.Admin {
         }
     }
 
-    struct Nodes: ParsableCommand {
+    struct Nodes: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List enrolled laptops: status, last sync, clock offset seen, changes refused.")
         @OptionGroup var server: ServerDataOptions
         @Flag(help: "Print JSON lines.") var json = false
 
-        func run() throws {
-            let nodes = try server.registry().nodes()
+        func run() async throws {
+            let nodes = try await server.withServer { try await $0.shared.nodes() }
             if json {
                 for n in nodes {
                     var o: [String: JSONValue] = [
@@ -249,7 +280,7 @@ extension Navette.Admin {
         }
     }
 
-    struct Compact: ParsableCommand {
+    struct Compact: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Drop change history older than a horizon; laptops behind it rebuild their view from snapshots.")
         @OptionGroup var server: ServerDataOptions
@@ -259,32 +290,85 @@ extension Navette.Admin {
             guard keepDays >= 1 else { throw ValidationError("'--keep-days' must be at least 1, not \(keepDays).") }
         }
 
-        func run() throws {
-            let horizon = try server.syncServer().compactHistory(keepDays: keepDays, actor: "admin")
+        func run() async throws {
+            let keepDays = self.keepDays
+            let horizon = try await server.withServer { try await $0.compactHistory(keepDays: keepDays, actor: "admin") }
             print("History kept for \(keepDays) days; the log now starts after sequence \(horizon)")
         }
     }
 
-    struct Token: ParsableCommand {
+    struct Token: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Make a new token for the admin HTTP API (the previous one stops working).",
             discussion: "Send it as 'Authorization: Bearer TOKEN', over HTTPS. Only its digest is kept: store it safely.")
         @OptionGroup var server: ServerDataOptions
-        func run() throws {
-            let token = try server.syncServer().rotateAdminToken(actor: "admin")
+        func run() async throws {
+            let token = try await server.withServer { try await $0.rotateAdminToken(actor: "admin") }
             print("New admin API token (shown once):")
             print(token)
         }
     }
 
-    struct Audit: ParsableCommand {
+    struct Audit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the audit log: enrolments, codes, revocations.")
         @OptionGroup var server: ServerDataOptions
-        func run() throws {
-            let entries = try server.registry().auditLog()
+        func run() async throws {
+            let entries = try await server.withServer { try await $0.shared.auditLog() }
             Output.table(
                 ["seq", "time", "actor", "action", "target"],
                 entries.map { [String($0.sequence), Output.time(Timestamp(wallMillis: $0.at, counter: 0)), $0.actor, $0.action, $0.target] })
+        }
+    }
+}
+
+extension Navette.Admin {
+    struct Restored: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "After restoring the server's storage from a backup: make every laptop re-pull and re-push.",
+            discussion: """
+                Gives the store a new incarnation: each laptop's next pull is answered 'cursor-expired' (restored), so it
+                pulls its view again and pushes everything it holds, bringing back what the backup lost. Then erases
+                again every id of the erasure ledger, and of the ledger files given, that the store holds: a restore
+                never brings an erased person back. Run it before the server processes start again.
+                (On SQLite, a store restored while server.sqlite was kept is noticed at start without this command.)
+                """)
+        @OptionGroup var server: ServerDataOptions
+        @Option(name: .customLong("ledger"), help: "A ledger kept apart from the backups ('navette admin ledger' wrote it).")
+        var ledgers: [String] = []
+
+        func run() async throws {
+            var extra: [RecordRef] = []
+            for path in ledgers {
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw CLIError("cannot read the ledger \(path)")
+                }
+                for (n, line) in text.split(separator: "\n").enumerated() where !line.hasPrefix("#") {
+                    let parts = line.split(separator: " ").first.map { $0.split(separator: "/") } ?? []
+                    guard parts.count == 2, RecordKeys.isValidID(String(parts[1])) else {
+                        throw CLIError("\(path) line \(n + 1) is not 'collection/id …'; give the file 'navette admin ledger' wrote")
+                    }
+                    extra.append(RecordRef(String(parts[0]), String(parts[1])))
+                }
+            }
+            let refs = extra
+            let (incarnation, erased) = try await server.withServer { sync in
+                try await sync.markRestored(extraErasures: refs, actor: "admin")
+            }
+            print("The store's incarnation is now \(incarnation): every laptop re-pulls and re-pushes at its next sync")
+            print("\(erased) erased record\(erased == 1 ? "" : "s") found in the restored store and erased again")
+        }
+    }
+
+    struct Ledger: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the erasure ledger (ids and dates, never values), to keep apart from the backups.",
+            discussion: "After a restore, 'navette admin restored --ledger FILE' erases again whatever the backup brought back.")
+        @OptionGroup var server: ServerDataOptions
+
+        func run() async throws {
+            let entries = try await server.withServer { try await $0.shared.erasures() }
+            print("# navette erasure ledger: collection/id erased-at (ms since 1970)")
+            for e in entries { print("\(e.record) \(e.at)") }
         }
     }
 }

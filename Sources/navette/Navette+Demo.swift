@@ -28,8 +28,8 @@ extension Navette {
                 l.logLevel = .critical
                 return l
             }()
-            let server = try refusing {
-                try SyncServer(
+            let server = try await refusing {
+                try await SyncServer.open(
                     directory: path("server"),
                     configuration: ServerConfiguration(host: "127.0.0.1", port: 0, wallClock: RecordStore.systemMillis),
                     logger: logger)
@@ -100,7 +100,7 @@ struct DemoStory {
         for (who, laptop, agency, counsellor) in [
             ("Camille", camille, "069-lyon-3", "c1"), ("Karim", karim, "069-lyon-3", "c2"), ("Sophie", sophie, "075-paris-1", "c3"),
         ] {
-            let code = try server.issueEnrolmentCode(agency: agency, counsellor: counsellor, name: nil, validFor: 900_000, actor: "admin")
+            let code = try await server.issueEnrolmentCode(agency: agency, counsellor: counsellor, name: nil, validFor: 900_000, actor: "admin")
             try await refusing { _ = try await laptop.engine.enrol(server: url, code: code) }
             print("\(who)'s laptop enrolled with code \(code): node \(laptop.store.identity.node), agency \(agency), counsellor \(counsellor)")
         }
@@ -178,9 +178,9 @@ struct DemoStory {
             SHA256.hash(data: Array(text.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
         }
         let lyon = [try camille.store.exportCanonical(), try karim.store.exportCanonical()]
-        let lyonView = try server.store.exportCanonical(view: try server.store.view(ViewSpec(agency: "069-lyon-3", counsellor: "c1", agencyWide: false)))
+        let lyonView = try await server.records.exportCanonical(of: try await server.records.view(ViewSpec(agency: "069-lyon-3", counsellor: "c1", agencyWide: false)))
         let parisExport = try sophie.store.exportCanonical()
-        let parisView = try server.store.exportCanonical(view: try server.store.view(ViewSpec(agency: "075-paris-1", counsellor: "c3", agencyWide: false)))
+        let parisView = try await server.records.exportCanonical(of: try await server.records.view(ViewSpec(agency: "075-paris-1", counsellor: "c3", agencyWide: false)))
         print("Camille (Lyon)       \(digest(lyon[0]))")
         print("Karim (Lyon)         \(digest(lyon[1]))")
         print("server, c1's view    \(digest(lyonView))")

@@ -1,18 +1,22 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NavettePostgres
 import NavetteServer
 import NavetteStore
 
 extension Navette {
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run the sync server on this machine's embedded SQLite store.",
+            abstract: "Run the sync server, on this machine's embedded SQLite store or on PostgreSQL.",
             discussion: """
-                The server's signing key is made on first start and kept in DIR. Once it accepts connections it
-                prints 'listening on URL' on a line of its own. SIGINT or SIGTERM stop it cleanly.
+                With '--data DIR' the server keeps everything in DIR (one process). With '--database-url' it keeps
+                everything in PostgreSQL, and any number of processes may serve the same database behind a load
+                balancer (docs/operations.md); the tables are created or migrated at start. The server's signing
+                key is made on first start and kept in the storage. Once it accepts connections it prints
+                'listening on URL' on a line of its own. SIGINT or SIGTERM stop it cleanly.
                 """)
-        @Option(help: "The server's data directory.") var data: String
+        @OptionGroup var storage: ServerDataOptions
         @Option(help: "The address to listen on.") var host = "127.0.0.1"
         @Option(help: "The port to listen on (0: any free port).") var port = 8080
         @Option(name: .customLong("tls-cert"), help: "PEM certificate chain, to serve HTTPS.") var tlsCert: String?
@@ -21,6 +25,7 @@ extension Navette {
         var publicURL: String?
 
         func validate() throws {
+            try storage.validate()
             guard (0...65535).contains(port) else {
                 throw ValidationError("'--port' must be between 0 and 65535, not \(port).")
             }
@@ -35,17 +40,30 @@ extension Navette {
         }
 
         func run() async throws {
-            var logger = Logger(label: "navette.server")
-            logger.logLevel = .notice
+            let logger = {
+                var l = Logger(label: "navette.server")
+                l.logLevel = .notice
+                return l
+            }()
             var configuration = ServerConfiguration(host: host, port: port, wallClock: RecordStore.systemMillis)
             if let publicURL, let url = URL(string: publicURL), let h = url.host?.lowercased() {
                 let defaultPort = url.scheme == "https" ? 443 : 80
                 configuration.publicAuthority = url.port.map { $0 == defaultPort ? h : "\(h):\($0)" } ?? h
             }
-            let server = try refusing { try SyncServer(directory: data, configuration: configuration, logger: logger) }
             let tls = tlsCert.map { HTTPServer.TLSFiles(certificate: $0, key: tlsKey!) }
-            try await HTTPServer.serve(server: server, tls: tls, logger: logger) { url in
-                printFlushed("listening on \(url)")
+            if let data = storage.data {
+                let server = try await refusing { try await SyncServer.open(directory: data, configuration: configuration, logger: logger) }
+                try await HTTPServer.serve(server: server, tls: tls, logger: logger) { url in
+                    printFlushed("listening on \(url)")
+                }
+                return
+            }
+            let config = configuration
+            try await withPostgres(storage.databaseURL!, logger: logger) { store in
+                let server = try await SyncServer.start(records: store.records, registry: store.registry, configuration: config, logger: logger)
+                try await HTTPServer.serve(server: server, tls: tls, logger: logger) { url in
+                    printFlushed("listening on \(url)")
+                }
             }
         }
     }

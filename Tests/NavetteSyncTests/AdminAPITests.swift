@@ -20,7 +20,7 @@ struct AdminAPITests {
 
     @Test func theAdminAPIWorksWithTheTokenAndRefusesEverythingElse() async throws {
         try await withServer { s in
-            let token = try s.server.rotateAdminToken(actor: "test")
+            let token = try await s.server.rotateAdminToken(actor: "test")
             // Unauthenticated, a wrong token, a node's signature: refused, nothing done.
             #expect(try await call(s, "GET", "/v1/admin/nodes", token: nil).status == 401)
             #expect(try await call(s, "GET", "/v1/admin/nodes", token: "wrong").status == 401)
@@ -51,7 +51,7 @@ struct AdminAPITests {
             let actions = try JSONValue(parsing: audit.body)["audit"]!.arrayValue!.compactMap { $0["action"]?.stringValue }
             for a in ["admin-token-rotated", "issue-enrolment-code", "view-widen", "revoke"] { #expect(actions.contains(a)) }
             // A rotated token replaces the old one.
-            _ = try s.server.rotateAdminToken(actor: "test")
+            _ = try await s.server.rotateAdminToken(actor: "test")
             #expect(try await call(s, "GET", "/v1/admin/nodes", token: token).status == 401)
         }
     }
@@ -66,7 +66,7 @@ extension AdminAPITests {
             let id = try a.store.createRecord("seeker", [.set("agency", "069-lyon-3"), .set("referent", "c1"), .set("identity.lastName", "Zqmetric")])
             try a.store.edit("seeker", id, [.set("agency", "075-paris-1")])  // refused
             _ = try await a.engine.sync()
-            try s.server.erase(seeker: id, actor: "test")
+            try await s.server.erase(seeker: id, actor: "test")
             let r = try await call(s, "GET", "/metrics", token: nil)
             #expect(r.status == 200)
             let text = String(decoding: r.body, as: UTF8.self)

@@ -22,7 +22,7 @@ struct ConformanceTests {
         let logs = CapturedLogs()
         var config = ServerConfiguration(host: "127.0.0.1", port: 0, wallClock: RecordStore.systemMillis)
         config.plantedFaults = faults
-        let server = try SyncServer(directory: dir.appending("server"), configuration: config, logger: logs.logger("server"))
+        let server = try await SyncServer.open(directory: dir.appending("server"), configuration: config, logger: logs.logger("server"))
         let (urls, continuation) = AsyncStream<String>.makeStream()
         let report = try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await HTTPServer.run(server: server, tls: nil, logger: logs.logger("http")) { continuation.yield($0) } }

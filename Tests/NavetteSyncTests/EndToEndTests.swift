@@ -132,19 +132,19 @@ struct EndToEndTests {
             let b = try Laptop(2, clock: s.clock, logs: s.logs)
             let c = try Laptop(3, clock: s.clock, logs: s.logs)
             defer { a.dir.remove(); b.dir.remove(); c.dir.remove() }
-            let code = try s.code()
+            let code = try await s.code()
             try await a.engine.enrol(server: s.url, code: code)
             await #expect {
                 try await b.engine.enrol(server: s.url, code: code)
             } throws: { ($0 as? SyncError)?.problem == "enrolment-refused" }
-            let shortLived = try s.code(validFor: 60_000)
+            let shortLived = try await s.code(validFor: 60_000)
             s.clock.advance(by: 61_000)
             await #expect {
                 try await b.engine.enrol(server: s.url, code: shortLived)
             } throws: { ($0 as? SyncError)?.problem == "enrolment-refused" }
             // A proof signed by another key than the one registered.
             var parts = RequestParts(method: "POST", authority: s.authority, path: "/v1/enrol", headers: [HeaderField("content-type", "application/json")])
-            let body = EnrolRequest(code: try s.code(), node: c.store.identity.node, publicKey: Base64URL.encode(c.key.publicKey.rawRepresentation), name: "c").body
+            let body = EnrolRequest(code: try await s.code(), node: c.store.identity.node, publicKey: Base64URL.encode(c.key.publicKey.rawRepresentation), name: "c").body
             try MessageSigner(key: Curve25519.Signing.PrivateKey(), keyID: c.store.identity.node.description)
                 .sign(&parts, body: body, created: Int64(s.clock.millis / 1000), nonce: Base64URL.nonce())
             let reply = try await s.send(parts, body: body)

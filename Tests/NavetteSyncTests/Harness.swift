@@ -4,6 +4,7 @@ import Logging
 import NavetteClient
 import NavetteConformance
 import NavetteCore
+import NavettePostgres
 import NavetteServer
 import NavetteStore
 import NavetteTesting
@@ -48,9 +49,9 @@ struct TestServer {
     let logs: CapturedLogs
 
     /// Issues an enrolment code for `agency`.
-    func code(agency: String = "069-lyon-3", counsellor: String? = "c1", validFor: UInt64 = 900_000) throws -> String {
-        try server.registry.issueCode(
-            agency: agency, counsellor: counsellor, expiresAt: clock.millis + validFor, actor: "test", now: clock.millis)
+    func code(agency: String = "069-lyon-3", counsellor: String? = "c1", validFor: UInt64 = 900_000) async throws -> String {
+        try await server.shared.issueCode(
+            agency: agency, counsellor: counsellor, name: nil, expiresAt: clock.millis + validFor, actor: "test", now: clock.millis)
     }
 
     /// Sends a raw request to the server, as an attacker or a misbehaving client would.
@@ -71,19 +72,81 @@ struct TestServer {
     }
 }
 
+/// The server storage a test runs on.
+enum Backend: String, Sendable, CustomTestStringConvertible {
+    /// In-memory SQLite stores (the embedded server).
+    case sqlite
+    /// Tables of a fresh prefix in the PostgreSQL database `NAVETTE_POSTGRES_URL` names.
+    case postgres
+
+    /// SQLite, and PostgreSQL when `NAVETTE_POSTGRES_URL` is set.
+    static var available: [Backend] { postgresURL == nil ? [.sqlite] : [.sqlite, .postgres] }
+
+    static var postgresURL: PostgresURL? {
+        ProcessInfo.processInfo.environment["NAVETTE_POSTGRES_URL"].flatMap { try? PostgresURL($0) }
+    }
+
+    var testDescription: String { rawValue }
+}
+
+extension SyncServer {
+    /// The SQLite record store of a server the harness started on SQLite
+    /// (tests that read it directly run on that backend only).
+    var store: RecordStore { records as! RecordStore }
+    /// Its SQLite registry.
+    var registry: ServerRegistry { shared as! ServerRegistry }
+}
+
+/// Runs `body` with a server on `backend` made for it; the PostgreSQL
+/// tables are dropped after.
+func withServerStorage<T: Sendable>(
+    _ backend: Backend, clock: ManualClock, configuration config: ServerConfiguration, logs: CapturedLogs,
+    _ body: (SyncServer) async throws -> T
+) async throws -> T {
+    switch backend {
+    case .sqlite:
+        let registry = try ServerRegistry.inMemory()
+        let store = try RecordStore.inMemory(
+            identity: try SyncServer.identity(registry), configuration: .init(wallClock: clock.read))
+        return try await body(try SyncServer(store: store, registry: registry, configuration: config, logger: logs.logger("server")))
+    case .postgres:
+        let url = try #require(Backend.postgresURL, "NAVETTE_POSTGRES_URL is not set")
+        let prefix = "t\(UInt32.random(in: 0...UInt32.max))"
+        let quiet = Logger(label: "postgres") { _ in SwiftLogNoOpLogHandler() }
+        return try await PostgresStorage.with(url: url, prefix: prefix, logger: quiet, wallClock: clock.read) { storage in
+            do {
+                let server = try await SyncServer.start(
+                    records: storage.records, registry: storage.registry, configuration: config, logger: logs.logger("server"))
+                let result = try await body(server)
+                try await storage.dropTables()
+                return result
+            } catch {
+                try? await storage.dropTables()
+                throw error
+            }
+        }
+    }
+}
+
 /// Runs `body` with a server started for it, and stops the server after.
 func withServer<T: Sendable>(
-    clock: ManualClock = ManualClock(millis: 1_767_600_000_000), tls: HTTPServer.TLSFiles? = nil,
+    backend: Backend = .sqlite, clock: ManualClock = ManualClock(millis: 1_767_600_000_000), tls: HTTPServer.TLSFiles? = nil,
     configure: (inout ServerConfiguration) -> Void = { _ in },
     _ body: (TestServer) async throws -> T
 ) async throws -> T {
     let logs = CapturedLogs()
     var config = ServerConfiguration(host: "127.0.0.1", port: 0, wallClock: clock.read)
     configure(&config)
-    let registry = try ServerRegistry.inMemory()
-    let store = try RecordStore.inMemory(
-        identity: try SyncServer.identity(registry), configuration: .init(wallClock: clock.read))
-    let server = try SyncServer(store: store, registry: registry, configuration: config, logger: logs.logger("server"))
+    let server = config
+    return try await withServerStorage(backend, clock: clock, configuration: server, logs: logs) { server in
+        try await serving(server, clock: clock, tls: tls, logs: logs, body)
+    }
+}
+
+func serving<T: Sendable>(
+    _ server: SyncServer, clock: ManualClock, tls: HTTPServer.TLSFiles?, logs: CapturedLogs,
+    _ body: (TestServer) async throws -> T
+) async throws -> T {
     let (urls, continuation) = AsyncStream<String>.makeStream()
     let app = try HTTPServer.application(server: server, tls: tls, logger: logs.logger("http")) { continuation.yield($0) }
     return try await withThrowingTaskGroup(of: Void.self) { group in

@@ -16,7 +16,7 @@ struct RestartTests {
     /// Runs a server on `directory` for the time of `body`.
     func withDiskServer<T: Sendable>(_ directory: String, clock: ManualClock, _ body: (SyncServer, String) async throws -> T) async throws -> T {
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
-        let server = try SyncServer(
+        let server = try await SyncServer.open(
             directory: directory, configuration: ServerConfiguration(host: "127.0.0.1", port: 0, wallClock: clock.read), logger: logger)
         let (urls, continuation) = AsyncStream<String>.makeStream()
         return try await withThrowingTaskGroup(of: Void.self) { group in
@@ -70,7 +70,7 @@ extension RestartTests {
         // A backup of the store taken before the erasure.
         try FileManager.default.copyItem(atPath: storeFile, toPath: dir.appending("backup.sqlite"))
         try await withDiskServer(data, clock: clock) { server, _ in
-            try server.erase(seeker: id, actor: "admin")
+            try await server.erase(seeker: id, actor: "admin")
         }
         // The store is restored from the backup; the registry (and its ledger) is not.
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: storeFile + suffix) }

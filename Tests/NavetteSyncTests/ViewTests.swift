@@ -75,7 +75,7 @@ struct ViewTests {
             try await f.syncAll()
             // Offline, the Lyon counsellor edits the file while the admin moves it to Paris.
             try f.laptops[0].laptop.store.edit("seeker", id, [.set("contact.phone", "0600000001")])
-            try s.server.transfer(seeker: id, to: "075-paris-1", referent: "c9", actor: "admin")
+            try await s.server.transfer(seeker: id, to: "075-paris-1", referent: "c9", actor: "admin")
             try await f.syncAll()
             #expect(try !f.holds(0, id) && f.holds(1, id))
             let parked = try f.laptops[0].laptop.store.parkedChanges()
@@ -84,7 +84,7 @@ struct ViewTests {
             try f.laptops[0].laptop.store.truncateWAL()
             #expect(try filesContaining("Zqtransfer", under: f.laptops[0].laptop.path).isEmpty)
             // And back again.
-            try s.server.transfer(seeker: id, to: "069-lyon-3", referent: "c1", actor: "admin")
+            try await s.server.transfer(seeker: id, to: "069-lyon-3", referent: "c1", actor: "admin")
             try await f.syncAll()
             #expect(try f.holds(0, id) && !f.holds(1, id))
             try f.expectViews("after the transfer back")
@@ -130,13 +130,13 @@ struct ViewTests {
             // The counsellor flags the request; it reaches the admin.
             try f.laptops[0].laptop.store.edit("seeker", id, [.set("erasureRequested", true)])
             _ = try await f.laptops[0].laptop.engine.sync()
-            #expect(try s.server.erasureStatus().map(\.seeker) == [id])
+            #expect(try await s.server.erasureStatus().map(\.seeker) == [id])
             // Laptop 2, offline, still edits the file with the values.
             try f.laptops[1].laptop.store.edit("seeker", id, [.set("sensitive.healthConstraints", "Zqhealth again")])
-            try s.server.erase(seeker: id, actor: "admin")
-            #expect(try s.server.erasureStatus().first { $0.erased }?.pendingOn.count == 2)
+            try await s.server.erase(seeker: id, actor: "admin")
+            #expect(try await s.server.erasureStatus().first { $0.erased }?.pendingOn.count == 2)
             try await f.syncAll()
-            #expect(try s.server.erasureStatus().first { $0.erased }?.pendingOn.isEmpty == true, "every laptop purged it")
+            #expect(try await s.server.erasureStatus().first { $0.erased }?.pendingOn.isEmpty == true, "every laptop purged it")
             for (laptop, _, _) in f.laptops {
                 #expect(try laptop.store.state("seeker", id) == nil)
                 try laptop.store.truncateWAL()
@@ -188,7 +188,7 @@ extension ViewTests {
             try a.store.edit("seeker", moved, [.set("referent", "c5")])
             _ = try await a.engine.sync()
             s.clock.advance(by: 42 * 86_400_000)
-            let horizon = try s.server.compactHistory(keepDays: 30, actor: "admin")
+            let horizon = try await s.server.compactHistory(keepDays: 30, actor: "admin")
             #expect(horizon > 0)
             let report = try await b.engine.sync()
             #expect(report.pushed == 1, "B's own work went first")

@@ -136,12 +136,12 @@ struct Bench: AsyncParsableCommand {
         let sizes = AgencyDataset.Sizes(
             seekers: seekers, counsellors: 20, workshops: 2, sessions: quick ? 4 : 40, registrations: quick ? 40 : 400)
         let dataset = AgencyDataset.generate(seed: seed, sizes: sizes)
-        let server = try SyncServer(
+        let server = try await SyncServer.open(
             directory: dir.appending("server"),
             configuration: ServerConfiguration(host: "127.0.0.1", port: 0, maximumPullChanges: 500, requestsPerMinute: 1_000_000, wallClock: RecordStore.systemMillis),
             logger: logger)
         for start in stride(from: 0, to: dataset.count, by: 1_000) {
-            _ = try server.store.apply(Array(dataset[start..<min(start + 1_000, dataset.count)]))
+            _ = try await server.records.apply(Array(dataset[start..<min(start + 1_000, dataset.count)]))
         }
         let agency = AgencyDataset.agency
         let (urls, continuation) = AsyncStream<String>.makeStream()
@@ -156,7 +156,7 @@ struct Bench: AsyncParsableCommand {
             let node = dir.appending("laptop")
             let store = try RecordStore.create(directory: node, identity: NodeIdentity(node: NodeID(rawValue: 0xB0), name: "bench", agency: "x"))
             let engine = SyncEngine(store: store, key: try NodeKey.create(directory: node), logger: logger)
-            let code = try server.registry.issueCode(agency: agency, counsellor: "c1", expiresAt: RecordStore.systemMillis() + 600_000, actor: "bench", now: RecordStore.systemMillis())
+            let code = try await server.shared.issueCode(agency: agency, counsellor: "c1", name: nil, expiresAt: RecordStore.systemMillis() + 600_000, actor: "bench", now: RecordStore.systemMillis())
             try await engine.enrol(server: url, code: code)
             let rssBefore = peakRSSMegabytes()
             let t = ContinuousClock.now
@@ -176,7 +176,7 @@ struct Bench: AsyncParsableCommand {
             // The same counsellor's second laptop, as a process of its own, so
             // that the node's memory is measured without the server's.
             let nodeProcess = try NodeProcess(dir: dir.appending("laptop-process"), server: url,
-                code: try server.registry.issueCode(agency: agency, counsellor: "c1", expiresAt: RecordStore.systemMillis() + 600_000, actor: "bench", now: RecordStore.systemMillis()))
+                code: try await server.shared.issueCode(agency: agency, counsellor: "c1", name: nil, expiresAt: RecordStore.systemMillis() + 600_000, actor: "bench", now: RecordStore.systemMillis()))
             try nodeProcess.sync()
 
             // No-op sync.
@@ -189,7 +189,7 @@ struct Bench: AsyncParsableCommand {
 
             // A day's edits: 100 field edits on the files the counsellor follows
             // (not the stubs of seekers in their sessions), pushed.
-            let fullView = try server.store.view(ViewSpec(agency: agency, counsellor: "c1", agencyWide: false))
+            let fullView = try await server.records.view(ViewSpec(agency: agency, counsellor: "c1", agencyWide: false))
             let ids = fullView.filter { $0.key.collection == "seeker" && !$0.value }.map(\.key.id).sorted()
             var rng = SplitMix64(seed: seed)
             for i in 0..<100 {
@@ -210,11 +210,11 @@ struct Bench: AsyncParsableCommand {
             var batch: [Change] = []
             for i in 0..<editsCount {
                 let id = rng.pick(ids)
-                let s = try server.store.state("seeker", id) ?? RecordState()
+                let s = try await server.records.state(RecordRef("seeker", id)) ?? RecordState()
                 batch.append(try editor.change(for: .increment("unansweredContactAttempts", by: 1), collection: "seeker", record: id, state: s, wallMillis: RecordStore.systemMillis() + UInt64(i)))
-                if batch.count == 1_000 { _ = try server.store.apply(batch); batch = [] }
+                if batch.count == 1_000 { _ = try await server.records.apply(batch); batch = [] }
             }
-            _ = try server.store.apply(batch)
+            _ = try await server.records.apply(batch)
             let tc = ContinuousClock.now
             let catchUp = try await engine.sync()
             let catchTime = seconds(ContinuousClock.now - tc)
@@ -256,7 +256,7 @@ struct Bench: AsyncParsableCommand {
                 let store = try RecordStore.create(directory: node, identity: NodeIdentity(node: NodeID(rawValue: 0xD000 + UInt64(i * 2) + (withCut ? 1 : 0)), name: "poor", agency: "x"))
                 var engine = SyncEngine(store: store, key: try NodeKey.create(directory: node), logger: logger)
                 engine.baseDelay = .milliseconds(200)
-                let code = try server.registry.issueCode(agency: agency, counsellor: "c2", expiresAt: RecordStore.systemMillis() + 600_000, actor: "bench", now: RecordStore.systemMillis())
+                let code = try await server.shared.issueCode(agency: agency, counsellor: "c2", name: nil, expiresAt: RecordStore.systemMillis() + 600_000, actor: "bench", now: RecordStore.systemMillis())
                 proxy.heal()
                 proxy.shape(nil)
                 try await engine.enrol(server: "http://127.0.0.1:\(proxy.port)", code: code)

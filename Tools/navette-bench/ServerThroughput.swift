@@ -71,9 +71,9 @@ enum ServerThroughput {
         // Prepare the server's data: an agency and one code per node.
         var codes: [String] = []
         do {
-            let server = try SyncServer(directory: data, configuration: ServerConfiguration(wallClock: RecordStore.systemMillis), logger: logger)
+            let server = try await SyncServer.open(directory: data, configuration: ServerConfiguration(wallClock: RecordStore.systemMillis), logger: logger)
             for i in 0..<count {
-                codes.append(try server.issueEnrolmentCode(agency: "069-lyon-3", counsellor: "c\(i % 20)", name: nil, validFor: 3_600_000, actor: "bench"))
+                codes.append(try await server.issueEnrolmentCode(agency: "069-lyon-3", counsellor: "c\(i % 20)", name: nil, validFor: 3_600_000, actor: "bench"))
             }
         }
         let (process, url) = try spawn(["--serve", data])
@@ -156,7 +156,7 @@ enum ServerThroughput {
     /// `--serve DIR`: the server for the scenario.
     static func serve(_ directory: String) async throws {
         let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
-        let server = try SyncServer(
+        let server = try await SyncServer.open(
             directory: directory,
             configuration: ServerConfiguration(host: "127.0.0.1", port: 0, requestsPerMinute: 1_000_000, wallClock: RecordStore.systemMillis),
             logger: logger)

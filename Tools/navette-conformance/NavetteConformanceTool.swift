@@ -47,7 +47,7 @@ struct NavetteConformanceTool: AsyncParsableCommand {
             var logger = Logger(label: "navette.conformance")
             logger.logLevel = .warning
             admin = LocalServerAdmin(
-                server: try SyncServer(directory: data, configuration: ServerConfiguration(wallClock: RecordStore.systemMillis), logger: logger))
+                server: try await SyncServer.open(directory: data, configuration: ServerConfiguration(wallClock: RecordStore.systemMillis), logger: logger))
         } else {
             do {
                 admin = try CodesFileAdmin(contentsOf: codes!)
