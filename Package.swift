@@ -128,7 +128,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "NavettePostgresTests", dependencies: ["NavettePostgres", "NavetteCore", "NavetteStore", "NavetteTesting", postgres, logging]),
-        .testTarget(name: "NavetteCLITests", dependencies: ["navette", "navette-datagen", "navette-bench", "navette-conformance", "chaos", "NavetteCore", "NavetteStore", "NavetteTesting"]),
+        .testTarget(name: "NavetteCLITests", dependencies: ["navette", "navette-datagen", "navette-bench", "navette-conformance", "chaos", "NavetteCore", "NavetteStore", "NavetteTesting", "NavettePostgres", postgres, logging]),
     ]
 )
 

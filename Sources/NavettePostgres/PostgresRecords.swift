@@ -369,6 +369,10 @@ public struct PostgresRecords: ServerRecords {
         return LogPage(changes: out, lastSequence: last, more: last < end)
     }
 
+    public func loggedChanges(after sequence: Int64, limit: Int) async throws -> [(sequence: Int64, change: Change)] {
+        try await log.changes(after: sequence, limit: limit)
+    }
+
     public func lastSequence() async throws -> Int64 {
         try await log.lastSequence()
     }

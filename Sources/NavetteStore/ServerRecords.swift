@@ -51,6 +51,13 @@ public protocol ServerRecords: Sendable {
         after sequence: Int64, limit: Int, view: [RecordRef: Bool], skip: Set<RecordRef>, excluding: NodeID?
     ) async throws -> LogPage
 
+    /// Every change the log holds after `sequence`, oldest first, at most
+    /// `limit` (values as stored: purged changes carry none).
+    func loggedChanges(after sequence: Int64, limit: Int) async throws -> [(sequence: Int64, change: Change)]
+
+    /// Every record with its merged state (for exports and checks).
+    func allStates() async throws -> [(collection: String, id: String, state: RecordState)]
+
     /// The last sequence the log ever gave; it never goes back.
     func lastSequence() async throws -> Int64
 
@@ -82,6 +89,11 @@ extension ServerRecords {
         try await state(ref).map { stub ? RecordStore.stub(of: $0) : $0 }
     }
 
+    /// The canonical export of every record.
+    public func exportAll() async throws -> String {
+        CanonicalExport.document(records: try await allStates(), schema: schema).canonicalString
+    }
+
     /// The canonical export of what a node holding `view` should hold.
     public func exportCanonical(of view: [RecordRef: Bool]) async throws -> String {
         var records: [(collection: String, id: String, state: RecordState)] = []
@@ -103,6 +115,10 @@ extension RecordStore: ServerRecords {
         after sequence: Int64, limit: Int, view: [RecordRef: Bool], skip: Set<RecordRef>, excluding: NodeID?
     ) throws -> LogPage {
         try changes(after: sequence, limit: limit, scanLimit: 5_000, view: view, skip: skip, excluding: excluding)
+    }
+
+    public func loggedChanges(after sequence: Int64, limit: Int) throws -> [(sequence: Int64, change: Change)] {
+        try changes(after: sequence, limit: limit)
     }
 
     public func registrations(ofSeeker id: String) throws -> [String] {

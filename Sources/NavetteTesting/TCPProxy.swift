@@ -128,6 +128,7 @@ public final class TCPProxy: Sendable {
     let channel: any Channel
     let fault = Mutex<Fault?>(nil)
     let counters = Mutex<(connections: Int, cut: Int, toServer: Int, toClient: Int)>((0, 0, 0, 0))
+    let upstreams = Mutex<(ports: [Int], turn: Int)>(([], 0))
 
     private init(channel: any Channel, port: Int) {
         self.channel = channel
@@ -136,17 +137,40 @@ public final class TCPProxy: Sendable {
 
     /// Starts a proxy to `upstreamHost:upstreamPort`.
     public static func start(upstreamHost: String = "127.0.0.1", upstreamPort: Int) async throws -> TCPProxy {
+        try await start(upstreamHost: upstreamHost, upstreamPorts: [upstreamPort])
+    }
+
+    /// Starts a proxy that spreads connections over several upstream ports
+    /// in turn, as a load balancer without session affinity in front of
+    /// several server processes.
+    public static func start(upstreamHost: String = "127.0.0.1", upstreamPorts: [Int]) async throws -> TCPProxy {
         let box = ProxyBox()
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { inbound in
-                guard let proxy = box.proxy else { return inbound.close() }
-                return proxy.connect(inbound, host: upstreamHost, port: upstreamPort)
+                guard let proxy = box.proxy, let port = proxy.nextUpstream() else { return inbound.close() }
+                return proxy.connect(inbound, host: upstreamHost, port: port)
             }
         let channel = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
         let proxy = TCPProxy(channel: channel, port: channel.localAddress?.port ?? 0)
+        proxy.balance(over: upstreamPorts)
         box.proxy = proxy
         return proxy
+    }
+
+    /// Spreads new connections over `ports` in turn from now on (a proxy
+    /// with none closes them): start the proxy first, and the servers with
+    /// its URL as their public one.
+    public func balance(over ports: [Int]) {
+        upstreams.withLock { $0 = (ports, 0) }
+    }
+
+    func nextUpstream() -> Int? {
+        upstreams.withLock { u in
+            guard !u.ports.isEmpty else { return nil }
+            defer { u.turn += 1 }
+            return u.ports[u.turn % u.ports.count]
+        }
     }
 
     /// Cuts connections — open ones included, up to `connections` of them

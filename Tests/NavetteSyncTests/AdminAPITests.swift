@@ -18,8 +18,8 @@ struct AdminAPITests {
         return try await HTTPTransport().send(TransportRequest(url: s.url + path, method: method, headers: headers, body: body?.canonicalBytes))
     }
 
-    @Test func theAdminAPIWorksWithTheTokenAndRefusesEverythingElse() async throws {
-        try await withServer { s in
+    @Test(arguments: Backend.available) func theAdminAPIWorksWithTheTokenAndRefusesEverythingElse(_ backend: Backend) async throws {
+        try await withServer(backend: backend) { s in
             let token = try await s.server.rotateAdminToken(actor: "test")
             // Unauthenticated, a wrong token, a node's signature: refused, nothing done.
             #expect(try await call(s, "GET", "/v1/admin/nodes", token: nil).status == 401)
@@ -31,9 +31,9 @@ struct AdminAPITests {
             try MessageSigner(key: laptop.key, keyID: laptop.store.identity.node.description)
                 .sign(&signed, body: nil, created: Int64(s.clock.millis / 1000), nonce: Base64URL.nonce())
             #expect(try await s.send(signed, body: nil).status == 401, "a node key never authenticates an admin")
-            let before = try s.server.registry.auditLog().count
+            let before = try await s.server.shared.auditLog().count
             #expect(try await call(s, "POST", "/v1/admin/enrol", token: nil, body: ["agency": "069-lyon-3"]).status == 401)
-            #expect(try s.server.registry.auditLog().count == before)
+            #expect(try await s.server.shared.auditLog().count == before)
 
             // With the token.
             let nodes = try await call(s, "GET", "/v1/admin/nodes", token: token)
@@ -44,9 +44,9 @@ struct AdminAPITests {
             #expect(code.status == 200 && issued?.count == 14)
             let id = laptop.store.identity.node.description
             #expect(try await call(s, "POST", "/v1/admin/view", token: token, body: ["node": .string(id), "agencyWide": true]).status == 200)
-            #expect(try s.server.registry.node(laptop.store.identity.node)?.agencyWide == true)
+            #expect(try await s.server.shared.node(laptop.store.identity.node)?.agencyWide == true)
             #expect(try await call(s, "POST", "/v1/admin/revoke", token: token, body: ["node": .string(id)]).status == 200)
-            #expect(try s.server.registry.node(laptop.store.identity.node)?.status == .revoked)
+            #expect(try await s.server.shared.node(laptop.store.identity.node)?.status == .revoked)
             let audit = try await call(s, "GET", "/v1/admin/audit", token: token)
             let actions = try JSONValue(parsing: audit.body)["audit"]!.arrayValue!.compactMap { $0["action"]?.stringValue }
             for a in ["admin-token-rotated", "issue-enrolment-code", "view-widen", "revoke"] { #expect(actions.contains(a)) }
@@ -58,8 +58,8 @@ struct AdminAPITests {
 }
 
 extension AdminAPITests {
-    @Test func metricsCountSyncsRefusalsNodesAndPendingErasures() async throws {
-        try await withServer { s in
+    @Test(arguments: Backend.available) func metricsCountSyncsRefusalsNodesAndPendingErasures(_ backend: Backend) async throws {
+        try await withServer(backend: backend) { s in
             let a = try Laptop(1, clock: s.clock, logs: s.logs)
             defer { a.dir.remove() }
             try await a.engine.enrol(server: s.url, code: try s.code())

@@ -29,15 +29,15 @@ struct ClockFreeTests {
             let id = try a.store.createRecord("seeker", [.set("agency", "069-lyon-3")])
             let report = try await a.engine.sync()
             #expect(report.pushed >= 1 && report.refused == 0)
-            #expect(try s.server.store.state("seeker", id) != nil)
+            #expect(try await s.server.records.state(RecordRef("seeker", id)) != nil)
             #expect(abs(a.store.clockOffset + 365 * 86_400_000) < 5_000, "the offset was learned")
-            let nodes = try s.server.registry.nodes()
+            let nodes = try await s.server.shared.nodes()
             #expect(nodes.first?.clockSkew.map { abs($0) < 5_000 } == true, "once corrected, the laptop signs with the server's time")
         }
     }
 
-    @Test func aClockThatWillNotSettleFallsBackToServerNonces() async throws {
-        try await withServer { s in
+    @Test(arguments: Backend.available) func aClockThatWillNotSettleFallsBackToServerNonces(_ backend: Backend) async throws {
+        try await withServer(backend: backend) { s in
             let runaway = RunawayClock(s.clock.millis)
             let dir = try TemporaryDirectory(prefix: "navette-runaway")
             defer { dir.remove() }
@@ -50,21 +50,21 @@ struct ClockFreeTests {
             let report = try await engine.sync()
             #expect(report.roundTrips >= 3, "skew, skew, challenge, then the request signed with the challenge")
             // A challenge is single-use.
-            let nonce = try s.server.registry.issueChallenge(expiresAt: s.clock.millis + 60_000, now: s.clock.millis)
-            #expect(try s.server.registry.consumeChallenge(nonce))
-            #expect(try !s.server.registry.consumeChallenge(nonce))
+            let nonce = try await s.server.shared.issueChallenge(expiresAt: s.clock.millis + 60_000, now: s.clock.millis)
+            #expect(try await s.server.shared.consumeChallenge(nonce))
+            #expect(try await !s.server.shared.consumeChallenge(nonce))
         }
     }
 
-    @Test func theChallengeAnswerIsSignedAndAdvertisesTheNonce() async throws {
-        try await withServer { s in
+    @Test(arguments: Backend.available) func theChallengeAnswerIsSignedAndAdvertisesTheNonce(_ backend: Backend) async throws {
+        try await withServer(backend: backend) { s in
             let r = try await s.send(RequestParts(method: "POST", authority: s.authority, path: "/v1/auth/challenge"), body: nil)
             #expect(r.status == 200)
             let nonce = try JSONValue(parsing: r.body)["nonce"]!.stringValue!
             #expect(r.headers.first { $0.name == "accept-signature" }?.value.contains("nonce=\"\(nonce)\"") == true)
-            #expect(try s.server.registry.isChallenge(nonce, now: s.clock.millis))
+            #expect(try await s.server.shared.isChallenge(nonce, now: s.clock.millis))
             s.clock.advance(by: 121_000)
-            #expect(try !s.server.registry.isChallenge(nonce, now: s.clock.millis), "a challenge lives two minutes")
+            #expect(try await !s.server.shared.isChallenge(nonce, now: s.clock.millis), "a challenge lives two minutes")
         }
     }
 }

@@ -16,27 +16,39 @@ let protocolSchemas: ProtocolSchemas = {
 /// through the conformance tool's checks.
 @Suite(.serialized)
 struct ConformanceTests {
-    func run(faults: Set<PlantedFault> = []) async throws -> (ConformanceReport, CapturedLogs) {
+    func run(on backend: Backend = .sqlite, faults: Set<PlantedFault> = []) async throws -> (ConformanceReport, CapturedLogs) {
         let dir = try TemporaryDirectory(prefix: "navette-conformance")
         defer { dir.remove() }
         let logs = CapturedLogs()
         var config = ServerConfiguration(host: "127.0.0.1", port: 0, wallClock: RecordStore.systemMillis)
         config.plantedFaults = faults
-        let server = try await SyncServer.open(directory: dir.appending("server"), configuration: config, logger: logs.logger("server"))
-        let (urls, continuation) = AsyncStream<String>.makeStream()
-        let report = try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await HTTPServer.run(server: server, tls: nil, logger: logs.logger("http")) { continuation.yield($0) } }
-            var it = urls.makeAsyncIterator()
-            let url = await it.next()!
-            defer { group.cancelAll() }
-            let run = ConformanceRun(server: url, admin: LocalServerAdmin(server: server), schemas: protocolSchemas)
-            return await run.run()
+        func check(_ server: SyncServer) async throws -> ConformanceReport {
+            let (urls, continuation) = AsyncStream<String>.makeStream()
+            return try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await HTTPServer.run(server: server, tls: nil, logger: logs.logger("http")) { continuation.yield($0) } }
+                var it = urls.makeAsyncIterator()
+                let url = await it.next()!
+                defer { group.cancelAll() }
+                let run = ConformanceRun(server: url, admin: LocalServerAdmin(server: server), schemas: protocolSchemas)
+                return await run.run()
+            }
+        }
+        let report: ConformanceReport
+        switch backend {
+        case .sqlite:
+            // As deployed: stores on disk, the real clock.
+            report = try await check(try await SyncServer.open(directory: dir.appending("server"), configuration: config, logger: logs.logger("server")))
+        case .postgres:
+            report = try await withServerStorage(.postgres, wallClock: RecordStore.systemMillis, configuration: config, logs: logs) {
+                try await check($0)
+            }
         }
         return (report, logs)
     }
 
-    @Test func ourServerMeetsEveryRequirementTheToolChecks() async throws {
-        let (report, logs) = try await run()
+    @Test("our server meets every requirement the tool checks", arguments: Backend.available)
+    func ourServerMeetsEveryRequirementTheToolChecks(_ backend: Backend) async throws {
+        let (report, logs) = try await run(on: backend)
         #expect(report.failed.isEmpty, "\(report.text)")
         #expect(report.notRun.isEmpty, "\(report.text)")
         #expect(Set(report.passed) == Set(ConformanceRun.requirements.keys))

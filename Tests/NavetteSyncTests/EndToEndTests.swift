@@ -11,8 +11,8 @@ import Testing
 /// Nodes and a server over real HTTP on 127.0.0.1.
 @Suite(.serialized)
 struct EndToEndTests {
-    @Test func twoLaptopsEnrolSyncAndConverge() async throws {
-        try await withServer { s in
+    @Test(arguments: Backend.available) func twoLaptopsEnrolSyncAndConverge(_ backend: Backend) async throws {
+        try await withServer(backend: backend) { s in
             let a = try Laptop(1, clock: s.clock, logs: s.logs)
             let b = try Laptop(2, clock: s.clock, logs: s.logs)
             defer { a.dir.remove(); b.dir.remove() }
@@ -38,13 +38,13 @@ struct EndToEndTests {
             _ = try await b.engine.sync()
             _ = try await a.engine.sync()
             #expect(try a.store.exportCanonical() == b.store.exportCanonical())
-            #expect(try a.store.exportCanonical() == s.server.store.exportCanonical())
+            #expect(try await a.store.exportCanonical() == s.server.records.exportAll())
             #expect(try a.store.conflicts().count == 1)
         }
     }
 
-    @Test func aNoOpSyncIsOneSmallRoundTrip() async throws {
-        try await withServer { s in
+    @Test(arguments: Backend.available) func aNoOpSyncIsOneSmallRoundTrip(_ backend: Backend) async throws {
+        try await withServer(backend: backend) { s in
             let a = try Laptop(1, clock: s.clock, logs: s.logs)
             defer { a.dir.remove() }
             try await a.engine.enrol(server: s.url, code: try s.code())
@@ -58,8 +58,8 @@ struct EndToEndTests {
         }
     }
 
-    @Test func aLaptopSeesOnlyItsAgencyAndCannotWriteAnother() async throws {
-        try await withServer { s in
+    @Test(arguments: Backend.available) func aLaptopSeesOnlyItsAgencyAndCannotWriteAnother(_ backend: Backend) async throws {
+        try await withServer(backend: backend) { s in
             let a = try Laptop(1, clock: s.clock, logs: s.logs)
             let b = try Laptop(2, clock: s.clock, logs: s.logs)
             defer { a.dir.remove(); b.dir.remove() }
@@ -76,8 +76,8 @@ struct EndToEndTests {
             let report = try await b.engine.sync()
             #expect(report.refused == 1 && report.pushed == 2)
             #expect(try b.store.parkedChanges().map(\.reason) == ["outside-agency"])
-            #expect(try s.server.store.state("seeker", own) != nil)
-            let serverPhone = try s.server.store.state("seeker", lyon)!.view(of: Schema.navette.field("seeker", "contact.phone")!)
+            #expect(try await s.server.records.state(RecordRef("seeker", own)) != nil)
+            let serverPhone = try await s.server.records.state(RecordRef("seeker", lyon))!.view(of: Schema.navette.field("seeker", "contact.phone")!)
             #expect(serverPhone.isEmpty, "nothing of the refused change was applied")
             // Moving a record to another agency is refused too.
             try b.store.edit("seeker", own, [.set("agency", "069-lyon-3")])
@@ -87,14 +87,14 @@ struct EndToEndTests {
         }
     }
 
-    @Test func aRevokedLaptopIsRefusedAndPurgesItsData() async throws {
-        try await withServer { s in
+    @Test(arguments: Backend.available) func aRevokedLaptopIsRefusedAndPurgesItsData(_ backend: Backend) async throws {
+        try await withServer(backend: backend) { s in
             let a = try Laptop(1, clock: s.clock, logs: s.logs)
             defer { a.dir.remove() }
             try await a.engine.enrol(server: s.url, code: try s.code())
             _ = try a.store.createRecord("seeker", [.set("identity.lastName", "Qzxwvrevoked"), .set("agency", "069-lyon-3")])
             _ = try await a.engine.sync()
-            try s.server.registry.revoke(a.store.identity.node, actor: "admin", now: s.clock.millis)
+            try await s.server.shared.revoke(a.store.identity.node, actor: "admin", now: s.clock.millis)
             await #expect {
                 _ = try await a.engine.sync()
             } throws: { ($0 as? SyncError)?.code == .revoked }
@@ -122,12 +122,12 @@ struct EndToEndTests {
             #expect(report.refused == 0)
             let stamp = try #require(try a.store.changes(after: 0).last).change.time.wallMillis
             #expect(abs(Int64(stamp) - Int64(serverClock.millis)) < 120_000, "changes are stamped with corrected time")
-            #expect(try s.server.store.state("seeker", id) != nil)
+            #expect(try await s.server.records.state(RecordRef("seeker", id)) != nil)
         }
     }
 
-    @Test func enrolmentCodesAreOneTimeShortLivedAndNeedTheKey() async throws {
-        try await withServer { s in
+    @Test(arguments: Backend.available) func enrolmentCodesAreOneTimeShortLivedAndNeedTheKey(_ backend: Backend) async throws {
+        try await withServer(backend: backend) { s in
             let a = try Laptop(1, clock: s.clock, logs: s.logs)
             let b = try Laptop(2, clock: s.clock, logs: s.logs)
             let c = try Laptop(3, clock: s.clock, logs: s.logs)
@@ -149,7 +149,7 @@ struct EndToEndTests {
                 .sign(&parts, body: body, created: Int64(s.clock.millis / 1000), nonce: Base64URL.nonce())
             let reply = try await s.send(parts, body: body)
             #expect(reply.status == 401)
-            #expect(try s.server.registry.node(c.store.identity.node) == nil)
+            #expect(try await s.server.shared.node(c.store.identity.node) == nil)
         }
     }
 }
@@ -168,10 +168,10 @@ extension EndToEndTests {
             let report = try await a.engine.sync()
             #expect(report.restamped == 3 && report.refused == 0 && report.pushed == 3)
             #expect(try a.store.parkedChanges().isEmpty)
-            let stamps = try s.server.store.changes(after: 0).map(\.change.time.wallMillis)
+            let stamps = try await s.server.records.loggedChanges(after: 0, limit: .max).map(\.change.time.wallMillis)
             #expect(stamps.allSatisfy { $0 <= serverClock.millis + 120_000 }, "the server holds only corrected stamps")
-            #expect(try a.store.exportCanonical() == s.server.store.exportCanonical())
-            #expect(try s.server.store.state("seeker", id) != nil)
+            #expect(try await a.store.exportCanonical() == s.server.records.exportAll())
+            #expect(try await s.server.records.state(RecordRef("seeker", id)) != nil)
             #expect(abs(a.store.clockOffset + 3_600_000) < 2_000, "the offset was learned from the signed answers")
         }
     }

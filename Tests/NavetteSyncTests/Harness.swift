@@ -100,20 +100,20 @@ extension SyncServer {
 /// Runs `body` with a server on `backend` made for it; the PostgreSQL
 /// tables are dropped after.
 func withServerStorage<T: Sendable>(
-    _ backend: Backend, clock: ManualClock, configuration config: ServerConfiguration, logs: CapturedLogs,
+    _ backend: Backend, wallClock: @escaping @Sendable () -> UInt64, configuration config: ServerConfiguration, logs: CapturedLogs,
     _ body: (SyncServer) async throws -> T
 ) async throws -> T {
     switch backend {
     case .sqlite:
         let registry = try ServerRegistry.inMemory()
         let store = try RecordStore.inMemory(
-            identity: try SyncServer.identity(registry), configuration: .init(wallClock: clock.read))
+            identity: try SyncServer.identity(registry), configuration: .init(wallClock: wallClock))
         return try await body(try SyncServer(store: store, registry: registry, configuration: config, logger: logs.logger("server")))
     case .postgres:
         let url = try #require(Backend.postgresURL, "NAVETTE_POSTGRES_URL is not set")
         let prefix = "t\(UInt32.random(in: 0...UInt32.max))"
         let quiet = Logger(label: "postgres") { _ in SwiftLogNoOpLogHandler() }
-        return try await PostgresStorage.with(url: url, prefix: prefix, logger: quiet, wallClock: clock.read) { storage in
+        return try await PostgresStorage.with(url: url, prefix: prefix, logger: quiet, wallClock: wallClock) { storage in
             do {
                 let server = try await SyncServer.start(
                     records: storage.records, registry: storage.registry, configuration: config, logger: logs.logger("server"))
@@ -138,7 +138,7 @@ func withServer<T: Sendable>(
     var config = ServerConfiguration(host: "127.0.0.1", port: 0, wallClock: clock.read)
     configure(&config)
     let server = config
-    return try await withServerStorage(backend, clock: clock, configuration: server, logs: logs) { server in
+    return try await withServerStorage(backend, wallClock: clock.read, configuration: server, logs: logs) { server in
         try await serving(server, clock: clock, tls: tls, logs: logs, body)
     }
 }

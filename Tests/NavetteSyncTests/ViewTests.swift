@@ -30,11 +30,11 @@ struct ViewTests {
         }
 
         /// Every laptop holds exactly its view.
-        func expectViews(_ comment: Comment) throws {
+        func expectViews(_ comment: Comment) async throws {
             for (laptop, agency, counsellor) in laptops {
-                let wide = try s.server.registry.node(laptop.store.identity.node)!.agencyWide
-                let view = try s.server.store.view(ViewSpec(agency: agency, counsellor: counsellor, agencyWide: wide))
-                #expect(try laptop.store.exportCanonical() == s.server.store.exportCanonical(view: view), comment)
+                let wide = try await s.server.shared.node(laptop.store.identity.node)!.agencyWide
+                let view = try await s.server.records.view(ViewSpec(agency: agency, counsellor: counsellor, agencyWide: wide))
+                #expect(try await laptop.store.exportCanonical() == s.server.records.exportCanonical(of: view), comment)
             }
         }
 
@@ -43,8 +43,8 @@ struct ViewTests {
         func remove() { laptops.forEach { $0.laptop.dir.remove() } }
     }
 
-    @Test func aNewReferentsLaptopReceivesTheFileAndTheOldOneDropsIt() async throws {
-        try await withServer { s in
+    @Test(arguments: Backend.available) func aNewReferentsLaptopReceivesTheFileAndTheOldOneDropsIt(_ backend: Backend) async throws {
+        try await withServer(backend: backend) { s in
             var f = Fleet(s: s)
             defer { f.remove() }
             try await f.add(1, agency: "069-lyon-3", counsellor: "c1")
@@ -57,14 +57,14 @@ struct ViewTests {
             try f.laptops[0].laptop.store.edit("seeker", id, [.set("referent", "c2")])
             try await f.syncAll()
             #expect(try !f.holds(0, id) && f.holds(1, id))
-            try f.expectViews("after a new referent")
+            try await f.expectViews("after a new referent")
             try f.laptops[0].laptop.store.truncateWAL()
             #expect(try filesContaining("Zqmoved", under: f.laptops[0].laptop.path).isEmpty, "the old laptop keeps no byte of the file")
         }
     }
 
-    @Test func aTransferDropsTheFileFromTheOldAgencyAndParksItsOfflineEdits() async throws {
-        try await withServer { s in
+    @Test(arguments: Backend.available) func aTransferDropsTheFileFromTheOldAgencyAndParksItsOfflineEdits(_ backend: Backend) async throws {
+        try await withServer(backend: backend) { s in
             var f = Fleet(s: s)
             defer { f.remove() }
             try await f.add(1, agency: "069-lyon-3", counsellor: "c1")
@@ -80,20 +80,20 @@ struct ViewTests {
             #expect(try !f.holds(0, id) && f.holds(1, id))
             let parked = try f.laptops[0].laptop.store.parkedChanges()
             #expect(parked.map(\.reason) == ["outside-agency"] && parked.first?.field == "contact.phone")
-            try f.expectViews("after a transfer")
+            try await f.expectViews("after a transfer")
             try f.laptops[0].laptop.store.truncateWAL()
             #expect(try filesContaining("Zqtransfer", under: f.laptops[0].laptop.path).isEmpty)
             // And back again.
             try await s.server.transfer(seeker: id, to: "069-lyon-3", referent: "c1", actor: "admin")
             try await f.syncAll()
             #expect(try f.holds(0, id) && !f.holds(1, id))
-            try f.expectViews("after the transfer back")
-            #expect(try s.server.registry.auditLog().filter { $0.action == "transfer" }.count == 2)
+            try await f.expectViews("after the transfer back")
+            #expect(try await s.server.shared.auditLog().filter { $0.action == "transfer" }.count == 2)
         }
     }
 
-    @Test func aWidenedViewHoldsTheWholeAgencyUntilNarrowed() async throws {
-        try await withServer { s in
+    @Test(arguments: Backend.available) func aWidenedViewHoldsTheWholeAgencyUntilNarrowed(_ backend: Backend) async throws {
+        try await withServer(backend: backend) { s in
             var f = Fleet(s: s)
             defer { f.remove() }
             try await f.add(1, agency: "069-lyon-3", counsellor: "c1")
@@ -103,21 +103,21 @@ struct ViewTests {
             }
             try await f.syncAll()
             #expect(try ids.allSatisfy { try !f.holds(1, $0) })
-            try s.server.registry.setAgencyWide(f.laptops[1].laptop.store.identity.node, true, actor: "admin", now: s.clock.millis)
+            try await s.server.shared.setAgencyWide(f.laptops[1].laptop.store.identity.node, true, actor: "admin", now: s.clock.millis)
             try await f.syncAll()
             #expect(try ids.allSatisfy { try f.holds(1, $0) })
-            try f.expectViews("widened")
-            try s.server.registry.setAgencyWide(f.laptops[1].laptop.store.identity.node, false, actor: "admin", now: s.clock.millis)
+            try await f.expectViews("widened")
+            try await s.server.shared.setAgencyWide(f.laptops[1].laptop.store.identity.node, false, actor: "admin", now: s.clock.millis)
             try await f.syncAll()
             #expect(try ids.allSatisfy { try !f.holds(1, $0) })
-            try f.expectViews("narrowed")
+            try await f.expectViews("narrowed")
             try f.laptops[1].laptop.store.truncateWAL()
             #expect(try filesContaining("Zqdesk", under: f.laptops[1].laptop.path).isEmpty)
         }
     }
 
-    @Test func anErasureReachesEveryLaptopEvenWhenAStaleOneStillPushesTheValues() async throws {
-        try await withServer { s in
+    @Test(arguments: Backend.available) func anErasureReachesEveryLaptopEvenWhenAStaleOneStillPushesTheValues(_ backend: Backend) async throws {
+        try await withServer(backend: backend) { s in
             var f = Fleet(s: s)
             defer { f.remove() }
             try await f.add(1, agency: "069-lyon-3", counsellor: "c1")
@@ -143,14 +143,14 @@ struct ViewTests {
                 #expect(try filesContaining("Zqerased", under: laptop.path).isEmpty)
                 #expect(try filesContaining("Zqhealth", under: laptop.path).isEmpty)
             }
-            try s.server.store.truncateWAL()
-            #expect(try s.server.store.changes(after: 0).allSatisfy { !$0.change.encoded.contains("Zqhealth") })
-            try f.expectViews("after an erasure")
+            try await s.server.records.reclaimErasedSpace()
+            #expect(try await s.server.records.loggedChanges(after: 0, limit: .max).allSatisfy { !$0.change.encoded.contains("Zqhealth") })
+            try await f.expectViews("after an erasure")
         }
     }
 
-    @Test func aLaptopNeverReceivesAFileItsCounsellorDoesNotFollow() async throws {
-        try await withServer { s in
+    @Test(arguments: Backend.available) func aLaptopNeverReceivesAFileItsCounsellorDoesNotFollow(_ backend: Backend) async throws {
+        try await withServer(backend: backend) { s in
             let t = TamperingTransport()
             var f = Fleet(s: s)
             defer { f.remove() }
@@ -172,8 +172,8 @@ struct ViewTests {
 }
 
 extension ViewTests {
-    @Test func aLaptopBehindTheHistoryHorizonRebuildsItsViewWithoutLosingItsWork() async throws {
-        try await withServer { s in
+    @Test(arguments: Backend.available) func aLaptopBehindTheHistoryHorizonRebuildsItsViewWithoutLosingItsWork(_ backend: Backend) async throws {
+        try await withServer(backend: backend) { s in
             var f = Fleet(s: s)
             defer { f.remove() }
             try await f.add(1, agency: "069-lyon-3", counsellor: "c1")
@@ -193,10 +193,10 @@ extension ViewTests {
             let report = try await b.engine.sync()
             #expect(report.pushed == 1, "B's own work went first")
             #expect(try !f.holds(1, moved), "the file that left B's view while it was away is gone")
-            let phone = try s.server.store.state("seeker", kept)!.view(of: Schema.navette.field("seeker", "contact.phone")!)
+            let phone = try await s.server.records.state(RecordRef("seeker", kept))!.view(of: Schema.navette.field("seeker", "contact.phone")!)
             #expect(phone.shown == "0600000003", "nothing of B's work was lost")
             try await f.syncAll()
-            try f.expectViews("after a bootstrap")
+            try await f.expectViews("after a bootstrap")
             try b.store.truncateWAL()
             #expect(try filesContaining("Zqleaves", under: b.path).isEmpty)
         }
