@@ -27,18 +27,33 @@ struct Bench: AsyncParsableCommand {
     @Option(name: .customLong("seconds"), help: "Seconds the server scenario lasts (default: 5 quick, 30 full).") var duration: Int?
     @Option(help: "Internal: run as the server of the server scenario, on this data directory.") var serve: String?
     @Flag(help: "Internal: run as a bare Hummingbird endpoint.") var bare = false
+    @Option(
+        name: .customLong("postgres"),
+        help: "Also run the server scenario on this PostgreSQL database with 1 and 2 server processes (default: $NAVETTE_POSTGRES_URL).")
+    var postgres: String?
+    @Option(name: .customLong("serve-postgres"), help: "Internal: run as a server of the PostgreSQL scenarios.") var servePostgres: String?
+    @Option(help: "Internal: the tables' prefix of --serve-postgres.") var prefix = "bench"
+    @Option(name: .customLong("public-url"), help: "Internal: the balancer's URL, for --serve-postgres.") var publicURL = ""
 
     mutating func run() async throws {
         if let serve { return try await ServerThroughput.serve(serve) }
         if bare { return try await ServerThroughput.bare() }
+        if let servePostgres { return try await ServerThroughput.servePostgres(servePostgres, prefix: prefix, publicURL: publicURL) }
         var results: [Scenario] = []
         let dir = try TemporaryDirectory(prefix: "navette-bench")
         defer { dir.remove() }
         results.append(try localWrite(dir))
         results.append(try apply(dir))
         results += try await sync(dir)
-        results += try await ServerThroughput.run(
-            nodes: nodes ?? (quick ? 20 : 200), duration: .seconds(duration ?? (quick ? 5 : 30)), dir: dir, seed: seed)
+        let serverNodes = nodes ?? (quick ? 20 : 200)
+        let serverTime = Duration.seconds(duration ?? (quick ? 5 : 30))
+        results += try await ServerThroughput.run(nodes: serverNodes, duration: serverTime, dir: dir, seed: seed)
+        if let database = postgres ?? ProcessInfo.processInfo.environment["NAVETTE_POSTGRES_URL"] {
+            for processes in [1, 2] {
+                results += try await ServerThroughput.run(
+                    nodes: serverNodes, duration: serverTime, dir: dir, seed: seed, storage: .postgres(url: database, processes: processes))
+            }
+        }
         print(Scenario.table(results))
         if let json {
             let doc: JSONValue = [
@@ -322,12 +337,13 @@ struct Scenario {
     }
 
     static func table(_ all: [Scenario]) -> String {
-        var lines = ["scenario     figures | baseline | ratio | goal"]
+        let width = max(12, (all.map(\.id.count).max() ?? 0) + 1)
+        var lines = ["scenario".padding(toLength: width, withPad: " ", startingAt: 0) + " figures | baseline | ratio | goal"]
         for s in all {
             func fmt(_ d: [String: Double]) -> String {
                 d.keys.sorted().map { "\($0) \(String(format: $0.contains("ms") || $0.contains("seconds") || $0.contains("/change") ? "%.2f" : "%.0f", d[$0]!))" }.joined(separator: ", ")
             }
-            lines.append("\(s.id.padding(toLength: 12, withPad: " ", startingAt: 0)) \(fmt(s.figures)) | \(s.baselineName): \(fmt(s.baseline)) | \(String(format: "%.2f", s.ratio)) | \(s.goal) \(s.met ? "(met)" : "(MISSED)")")
+            lines.append("\(s.id.padding(toLength: width, withPad: " ", startingAt: 0)) \(fmt(s.figures)) | \(s.baselineName): \(fmt(s.baseline)) | \(String(format: "%.2f", s.ratio)) | \(s.goal) \(s.met ? "(met)" : "(MISSED)")")
         }
         return lines.joined(separator: "\n")
     }

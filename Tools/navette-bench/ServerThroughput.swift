@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NavetteClient
 import NavetteCore
+import NavettePostgres
 import NavetteServer
 import NavetteStore
 import NavetteTesting
@@ -65,22 +66,78 @@ enum ServerThroughput {
         return seconds(ContinuousClock.now - t) / Double(n) * 1e6
     }
 
-    static func run(nodes count: Int, duration: Duration, dir: TemporaryDirectory, seed: UInt64) async throws -> [Scenario] {
+    /// Where the scenario's server keeps its data.
+    enum Storage: Sendable {
+        /// `--data DIR`, one process.
+        case sqlite
+        /// Tables of a fresh prefix in the PostgreSQL database at `url`,
+        /// served by `processes` processes behind a round-robin balancer.
+        case postgres(url: String, processes: Int)
+    }
+
+    static func run(
+        nodes count: Int, duration: Duration, dir: TemporaryDirectory, seed: UInt64, storage: Storage = .sqlite
+    ) async throws -> [Scenario] {
         let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
-        let data = dir.appending("throughput-server")
-        // Prepare the server's data: an agency and one code per node.
         var codes: [String] = []
-        do {
-            let server = try await SyncServer.open(directory: data, configuration: ServerConfiguration(wallClock: RecordStore.systemMillis), logger: logger)
-            for i in 0..<count {
-                codes.append(try await server.issueEnrolmentCode(agency: "069-lyon-3", counsellor: "c\(i % 20)", name: nil, validFor: 3_600_000, actor: "bench"))
+        let processes: [Process]
+        let url: String
+        var proxy: TCPProxy?
+        var tablePrefix: String?
+        let id: String
+        let what: String
+        switch storage {
+        case .sqlite:
+            let data = dir.appending("throughput-server")
+            // Prepare the server's data: an agency and one code per node.
+            do {
+                let server = try await SyncServer.open(directory: data, configuration: ServerConfiguration(wallClock: RecordStore.systemMillis), logger: logger)
+                for i in 0..<count {
+                    codes.append(try await server.issueEnrolmentCode(agency: "069-lyon-3", counsellor: "c\(i % 20)", name: nil, validFor: 3_600_000, actor: "bench"))
+                }
+            }
+            let (process, address) = try spawn(["--serve", data])
+            processes = [process]
+            url = address
+            id = "server"
+            what = "server in its own process, embedded SQLite"
+        case .postgres(let database, let n):
+            let prefix = "bench\(UInt32.random(in: 0...UInt32.max))"
+            tablePrefix = prefix
+            codes = try await PostgresStorage.with(url: try PostgresURL(database), prefix: prefix, logger: logger) { storage in
+                let server = try await SyncServer.start(
+                    records: storage.records, registry: storage.registry, configuration: ServerConfiguration(wallClock: RecordStore.systemMillis),
+                    logger: logger)
+                var out: [String] = []
+                for i in 0..<count {
+                    out.append(try await server.issueEnrolmentCode(agency: "069-lyon-3", counsellor: "c\(i % 20)", name: nil, validFor: 3_600_000, actor: "bench"))
+                }
+                return out
+            }
+            let balancer = try await TCPProxy.start(upstreamPorts: [])
+            proxy = balancer
+            url = "http://127.0.0.1:\(balancer.port)"
+            var started: [Process] = []
+            var ports: [Int] = []
+            for _ in 0..<n {
+                let (p, address) = try spawn(["--serve-postgres", database, "--prefix", prefix, "--public-url", url])
+                started.append(p)
+                ports.append(Int(address.split(separator: ":").last!)!)
+            }
+            balancer.balance(over: ports)
+            processes = started
+            id = "server-postgres-\(n)"
+            what = "\(n) server process\(n == 1 ? "" : "es") on PostgreSQL\(n > 1 ? " behind a round-robin balancer" : "")"
+        }
+        defer {
+            for p in processes {
+                p.terminate()
+                p.waitUntilExit()
             }
         }
-        let (process, url) = try spawn(["--serve", data])
-        defer { process.terminate(); process.waitUntilExit() }
         var engines: [SyncEngine] = []
         for (i, code) in codes.enumerated() {
-            let path = dir.appending("throughput-node-\(i)")
+            let path = dir.appending("\(id)-node-\(i)")
             let store = try RecordStore.create(directory: path, identity: NodeIdentity(node: NodeID(rawValue: 0xE000 + UInt64(i)), name: "n\(i)", agency: "x"))
             let engine = SyncEngine(store: store, key: try NodeKey.create(directory: path), logger: logger)
             try await engine.enrol(server: url, code: code)
@@ -88,7 +145,12 @@ enum ServerThroughput {
             _ = try await engine.sync()
             engines.append(engine)
         }
-        let before = usage(process.processIdentifier)
+        let databasePIDs = postgresPIDs()
+        func serverUsage() -> (cpu: Double, rssMB: Double, databaseCPU: Double) {
+            let each = processes.map { usage($0.processIdentifier) }
+            return (each.map(\.cpu).reduce(0, +), each.map(\.rssMB).max() ?? 0, databasePIDs.map { usage($0).cpu }.reduce(0, +))
+        }
+        let before = serverUsage()
         let tally = Tally()
         let deadline = ContinuousClock.now + duration
         let start = ContinuousClock.now
@@ -113,10 +175,15 @@ enum ServerThroughput {
             }
         }
         let elapsed = seconds(ContinuousClock.now - start)
-        let after = usage(process.processIdentifier)
+        let after = serverUsage()
+        if let proxy { try await proxy.stop() }
+        if case .postgres(let database, _) = storage, let prefix = tablePrefix {
+            try await PostgresStorage.with(url: try PostgresURL(database), prefix: prefix, logger: logger) { try await $0.dropTables() }
+        }
         let all = tally.latencies.withLock { $0 }
         let syncs = Double(all.count)
         let cpuPerSync = (after.cpu - before.cpu) / max(syncs, 1)
+        let databaseCPUPerSync = (after.databaseCPU - before.databaseCPU) / max(syncs, 1)
         let verify = try verifyMicroseconds()
         // The bare endpoint: the same number of clients, as fast as they can, for the same time.
         let (bare, bareURL) = try spawn(["--bare"])
@@ -138,14 +205,16 @@ enum ServerThroughput {
         let bareRate = Double(bareTally.count.withLock { $0 }) / seconds(ContinuousClock.now - bareStart)
         // Each sync here is two signed exchanges (push, pull): two verifications and two signatures.
         let ratio = cpuPerSync / (verify / 1e6)
+        var figures: [String: Double] = [
+            "syncs/s": syncs / elapsed, "p99 latency ms": all.isEmpty ? 0 : percentile(all, 0.99) * 1000,
+            "server CPU ms/sync": cpuPerSync * 1000, "server peak RSS MB": after.rssMB,
+            "errors": Double(tally.errors.withLock { $0 }),
+        ]
+        if case .postgres = storage { figures["PostgreSQL CPU ms/sync"] = databaseCPUPerSync * 1000 }
         return [
             Scenario(
-                id: "server", what: "\(count) nodes, signed incremental syncs (edit, push, pull) for \(Int(seconds(duration))) s, server in its own process",
-                figures: [
-                    "syncs/s": syncs / elapsed, "p99 latency ms": all.isEmpty ? 0 : percentile(all, 0.99) * 1000,
-                    "server CPU ms/sync": cpuPerSync * 1000, "server peak RSS MB": after.rssMB,
-                    "errors": Double(tally.errors.withLock { $0 }),
-                ],
+                id: id, what: "\(count) nodes, signed incremental syncs (edit, push, pull) for \(Int(seconds(duration))) s, \(what)",
+                figures: figures,
                 baseline: ["Ed25519 verify µs": verify, "bare endpoint requests/s": bareRate],
                 baselineName: "one Ed25519 verification; a bare Hummingbird endpoint",
                 ratio: ratio, goal: "server CPU per sync ≤ 4 verifications; RSS ≤ 150 MB at 200 nodes",
@@ -162,6 +231,29 @@ enum ServerThroughput {
             logger: logger)
         try await HTTPServer.serve(server: server, tls: nil, logger: logger) { url in
             FileHandle.standardOutput.write(Data("listening on \(url)\n".utf8))
+        }
+    }
+
+    /// `--serve-postgres URL --prefix P --public-url U`: one server process
+    /// of the PostgreSQL scenarios.
+    static func servePostgres(_ database: String, prefix: String, publicURL: String) async throws {
+        let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+        var configuration = ServerConfiguration(host: "127.0.0.1", port: 0, requestsPerMinute: 1_000_000, wallClock: RecordStore.systemMillis)
+        configuration.publicAuthority = URL(string: publicURL).flatMap { u in u.host.map { "\($0):\(u.port ?? 80)" } }
+        try await PostgresStorage.with(url: try PostgresURL(database), prefix: prefix, logger: logger) { storage in
+            let server = try await SyncServer.start(records: storage.records, registry: storage.registry, configuration: configuration, logger: logger)
+            try await HTTPServer.serve(server: server, tls: nil, logger: logger) { url in
+                FileHandle.standardOutput.write(Data("listening on \(url)\n".utf8))
+            }
+        }
+    }
+
+    /// The processes of the PostgreSQL server on this machine (its CPU is
+    /// part of what a sync costs).
+    static func postgresPIDs() -> [Int32] {
+        let all = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return all.compactMap(Int32.init).filter { pid in
+            ((try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? "").hasPrefix("postgres")
         }
     }
 
