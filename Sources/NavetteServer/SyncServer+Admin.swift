@@ -64,9 +64,11 @@ extension SyncServer {
             throw AdminError("no seeker has the id \(id); 'navette admin erasures' lists the requests")
         }
         let erased = [RecordRef("seeker", id)] + (try await records.registrations(ofSeeker: id)).map { RecordRef("registration", $0) }
+        // The ledger first: if the erasure itself is interrupted, the next
+        // start (or `admin restored`) carries it out from the ledger.
+        try await shared.recordErasure(erased, actor: actor, now: nowMillis)
         try await records.perform(erased.map { ($0, [.eraseRecord]) })
         try await records.reclaimErasedSpace()
-        try await shared.recordErasure(erased, actor: actor, now: nowMillis)
         return erased
     }
 

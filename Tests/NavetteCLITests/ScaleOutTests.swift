@@ -81,6 +81,23 @@ struct ScaleOutTests {
         return line.flatMap { $0.split(separator: " ").last }.flatMap { Int($0) } ?? 0
     }
 
+    @Test(
+        "a storage option typed wrong is refused in one line that says what to give",
+        arguments: [
+            (["admin", "nodes"], "give the server's storage"),
+            (["admin", "nodes", "--data", "/tmp/x", "--database-url", "postgres://u@h/d"], "one of them"),
+            (["admin", "nodes", "--database-url", "http://db.example.org/navette"], "starts with postgres://"),
+            (["admin", "nodes", "--database-url", "postgres://db.example.org/navette"], "names no user"),
+            (["serve", "--database-url", "postgres://navette:Zsecretpw@127.0.0.1:1/navette"], "check that PostgreSQL runs there"),
+        ])
+    func aStorageOptionTypedWrongIsRefused(_ args: [String], mentions: String) async throws {
+        let r = try await NavetteProcess.run(args)
+        #expect(r.status != 0)
+        #expect(r.stderr.contains(mentions), "\(r.stderr)")
+        #expect(!r.stderr.contains("Zsecretpw"), "the error quotes the password")
+        #expect(r.stderr.split(separator: "\n").count <= 2, "\(r.stderr)")
+    }
+
     @Test(.enabled(if: postgres != nil, skipNote))
     func twoServerProcessesOnOneDatabaseServeLaptopsAsOne() async throws {
         try await Self.withDatabase { name in
