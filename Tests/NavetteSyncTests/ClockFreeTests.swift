@@ -19,9 +19,9 @@ final class RunawayClock: Sendable {
 
 @Suite(.serialized)
 struct ClockFreeTests {
-    @Test func aLaptopAYearAheadEnrolsThroughAChallengeAndSyncs() async throws {
+    @Test(arguments: Backend.available) func aLaptopAYearAheadEnrolsThroughAChallengeAndSyncs(_ backend: Backend) async throws {
         let serverClock = ManualClock(millis: 1_767_600_000_000)
-        try await withServer(clock: serverClock) { s in
+        try await withServer(backend: backend, clock: serverClock) { s in
             let laptopClock = ManualClock(millis: serverClock.millis + 365 * 86_400_000)
             let a = try Laptop(1, clock: laptopClock, logs: s.logs)
             defer { a.dir.remove() }

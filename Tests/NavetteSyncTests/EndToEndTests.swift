@@ -109,9 +109,9 @@ struct EndToEndTests {
         }
     }
 
-    @Test func aLaptopWhoseClockIsDaysOffLearnsTheOffsetAndSyncs() async throws {
+    @Test(arguments: Backend.available) func aLaptopWhoseClockIsDaysOffLearnsTheOffsetAndSyncs(_ backend: Backend) async throws {
         let serverClock = ManualClock(millis: 1_767_600_000_000)
-        try await withServer(clock: serverClock) { s in
+        try await withServer(backend: backend, clock: serverClock) { s in
             let laptopClock = ManualClock(millis: serverClock.millis - 3 * 86_400_000)
             let a = try Laptop(1, clock: laptopClock, logs: s.logs)
             defer { a.dir.remove() }
@@ -155,9 +155,9 @@ struct EndToEndTests {
 }
 
 extension EndToEndTests {
-    @Test func aLaptopAheadOfTimeReStampsRefusedChangesAndSendsThemAgain() async throws {
+    @Test(arguments: Backend.available) func aLaptopAheadOfTimeReStampsRefusedChangesAndSendsThemAgain(_ backend: Backend) async throws {
         let serverClock = ManualClock(millis: 1_767_600_000_000)
-        try await withServer(clock: serverClock) { s in
+        try await withServer(backend: backend, clock: serverClock) { s in
             let laptopClock = ManualClock(millis: serverClock.millis)
             let a = try Laptop(1, clock: laptopClock, logs: s.logs)
             defer { a.dir.remove() }

@@ -18,10 +18,10 @@ struct NegativeVectorTests {
         return try JSONValue(parsing: Array(data))["vectors"]!.arrayValue!
     }
 
-    @Test func everyNegativeVectorIsRefusedWithItsProblem() async throws {
+    @Test(arguments: Backend.available) func everyNegativeVectorIsRefusedWithItsProblem(_ backend: Backend) async throws {
         let all = try Self.load()
         #expect(all.count >= 30)
-        try await withServer { s in
+        try await withServer(backend: backend) { s in
             let laptop = try Laptop(1, clock: s.clock, logs: s.logs)
             defer { laptop.dir.remove() }
             try await laptop.engine.enrol(server: s.url, code: try s.code())
