@@ -69,7 +69,7 @@ public struct PostgresRecords: ServerRecords {
     public func apply(_ changes: [Change]) async throws -> ApplySummary {
         guard !changes.isEmpty else { return ApplySummary() }
         let wall = wallClock()
-        return try await write { session in
+        return try await write(prefetching: changes) { session in
             var summary = ApplySummary()
             for change in changes {
                 switch try await session.ingest(change) {
@@ -87,7 +87,7 @@ public struct PostgresRecords: ServerRecords {
     public func perform(_ actions: [(RecordRef, [Edit])]) async throws -> [Change] {
         let wall = wallClock()
         let node = self.node, schema = self.schema
-        return try await write { session in
+        return try await write(prefetching: []) { session in
             var editor = LocalEditor(node: node, schema: schema, clock: session.clock, counter: session.counter)
             var made: [Change] = []
             for (ref, edits) in actions {
@@ -106,20 +106,29 @@ public struct PostgresRecords: ServerRecords {
     }
 
     /// Runs `body` in one transaction under the append lock, then writes back
-    /// the states it changed, their links, the log's head and the clock.
-    func write<T: Sendable>(_ body: @escaping @Sendable (inout WriteSession) async throws -> T) async throws -> T {
+    /// the changes it logged, the states it changed, their links, the log's
+    /// head and the clock.
+    ///
+    /// The round trips do not grow with the batch: which of `changes` the
+    /// log holds and the states of their records are read in one query each
+    /// before `body`; new changes and states are written in one statement
+    /// each after it; links only for records whose links changed.
+    func write<T: Sendable>(
+        prefetching changes: [Change], _ body: @escaping @Sendable (inout WriteSession) async throws -> T
+    ) async throws -> T {
         let store = self
         return try await transaction(client, logger) { c in
-            let last = try await store.log.lock(c)
-            var clock = HybridLogicalClock(maximumDrift: store.maximumDrift)
-            var counter: UInt64 = 0
-            for try await (text, n) in try await c.query("SELECT clock, counter FROM \(unescaped: store.log.head)", logger: store.logger)
-                .decode((String, Int64).self)
-            {
-                clock = HybridLogicalClock(last: Timestamp(text) ?? .zero, maximumDrift: store.maximumDrift)
-                counter = UInt64(max(0, n))
+            try await c.query("SELECT pg_advisory_xact_lock(\(PostgresChangeLog.appendLock))", logger: store.logger)
+            var head: (Int64, String, Int64)?
+            for try await row in try await c.query(
+                "SELECT last, clock, counter FROM \(unescaped: store.log.head)", logger: store.logger
+            ).decode((Int64, String, Int64).self) {
+                head = row
             }
-            var session = WriteSession(store: store, c: c, last: last, clock: clock, counter: counter)
+            guard let (last, text, counter) = head else { throw PostgresRegistryError("the log head is missing: run the migrations") }
+            let clock = HybridLogicalClock(last: Timestamp(text) ?? .zero, maximumDrift: store.maximumDrift)
+            var session = WriteSession(store: store, c: c, last: last, clock: clock, counter: UInt64(max(0, counter)))
+            try await session.prefetch(changes)
             let result = try await body(&session)
             try await session.flush()
             return result
@@ -127,7 +136,7 @@ public struct PostgresRecords: ServerRecords {
     }
 
     /// The work of one write transaction: states loaded once, changes
-    /// ingested and logged, states and links written back once.
+    /// ingested, then logged, states and links written back once.
     struct WriteSession {
         let store: PostgresRecords
         let c: PostgresConnection
@@ -135,8 +144,15 @@ public struct PostgresRecords: ServerRecords {
         var clock: HybridLogicalClock
         var counter: UInt64
         var states: [RecordRef: RecordState] = [:]
+        /// The states as loaded (`nil`: a new record), to write links only when they change.
+        var loaded: [RecordRef: RecordState?] = [:]
         var dirty: Set<RecordRef> = []
+        /// Change ids the log holds, or that this session logged.
         var held: Set<ChangeID> = []
+        /// Whether `held` was read for every change this session may see.
+        var prefetched: Set<ChangeID> = []
+        /// Changes logged by this session, written at flush, by sequence.
+        var logged: [(sequence: Int64, change: Change)] = []
 
         init(store: PostgresRecords, c: PostgresConnection, last: Int64, clock: HybridLogicalClock, counter: UInt64) {
             self.store = store
@@ -148,22 +164,55 @@ public struct PostgresRecords: ServerRecords {
 
         var logger: Logger { store.logger }
 
+        /// Reads which of `changes` the log holds, and their records' states.
+        mutating func prefetch(_ changes: [Change]) async throws {
+            guard !changes.isEmpty else { return }
+            let ids = Array(Set(changes.map(\.id.description)))
+            for try await id in try await c.query(
+                "SELECT id FROM \(unescaped: store.log.table) WHERE id = ANY(\(ids))", logger: logger
+            ).decode(String.self) {
+                if let id = ChangeID(id) { held.insert(id) }
+            }
+            prefetched = Set(changes.map(\.id))
+            let refs = Array(Set(changes.map { RecordRef($0.collection, $0.record) }))
+            for ref in refs { loaded[ref] = .some(nil) }
+            let rows = try await c.query(
+                """
+                SELECT r.collection, r.id, r.state FROM \(unescaped: store.records) r
+                JOIN unnest(\(refs.map(\.collection)), \(refs.map(\.id))) AS k(c, i) ON r.collection = k.c AND r.id = k.i
+                """, logger: logger)
+            for try await (collection, id, text) in rows.decode((String, String, String).self) {
+                let ref = RecordRef(collection, id)
+                let state = try store.decode(text, ref)
+                loaded[ref] = .some(state)
+            }
+            for ref in refs { states[ref] = loaded[ref]! ?? RecordState() }
+        }
+
         mutating func state(_ ref: RecordRef) async throws -> RecordState {
             if let s = states[ref] { return s }
-            let s = try await store.load(ref, on: c) ?? RecordState()
-            states[ref] = s
-            return s
+            let s = try await store.load(ref, on: c)
+            loaded[ref] = .some(s)
+            states[ref] = s ?? RecordState()
+            return s ?? RecordState()
+        }
+
+        /// Whether the log holds `id` (read now unless prefetched).
+        mutating func isHeld(_ id: ChangeID) async throws -> Bool {
+            if held.contains(id) { return true }
+            if prefetched.contains(id) { return false }
+            for try await _ in try await c.query(
+                "SELECT 1 FROM \(unescaped: store.log.table) WHERE id = \(id.description)", logger: logger)
+            {
+                held.insert(id)
+                return true
+            }
+            return false
         }
 
         /// Applies one change and logs it; `nil` for a change already held.
         mutating func ingest(_ change: Change) async throws -> ApplyOutcome? {
-            guard !held.contains(change.id) else { return nil }
-            for try await _ in try await c.query(
-                "SELECT 1 FROM \(unescaped: store.log.table) WHERE id = \(change.id.description)", logger: logger)
-            {
-                held.insert(change.id)
-                return nil
-            }
+            guard !(try await isHeld(change.id)) else { return nil }
             let ref = RecordRef(change.collection, change.record)
             var s = try await state(ref)
             let outcome = s.apply(change)
@@ -171,14 +220,14 @@ public struct PostgresRecords: ServerRecords {
             case .dropped:
                 break
             case .purgedOnArrival:
-                try await insert(change.purged)
+                log(change.purged)
             case .applied, .notUnderstood:
-                try await insert(change)
+                log(change)
             case .erasedScope(let scope, let before, let wholeField):
-                try await insert(change)
+                log(change)
                 try await purgeLog(ref, field: scope.field, key: wholeField ? nil : scope.key, before: before, except: nil)
             case .erasedRecord:
-                try await insert(change)
+                log(change)
                 try await purgeLog(ref, field: nil, key: nil, before: nil, except: change.id)
             }
             held.insert(change.id)
@@ -187,13 +236,24 @@ public struct PostgresRecords: ServerRecords {
             return outcome
         }
 
-        mutating func insert(_ change: Change) async throws {
-            if try await store.log.insert(c, change, sequence: last + 1) { last += 1 }
+        mutating func log(_ change: Change) {
+            last += 1
+            logged.append((last, change))
         }
 
         /// Replaces stored changes' values with nothing: all of a record's
-        /// (`field == nil`), or those of a field or slot ranked below `before`.
-        func purgeLog(_ ref: RecordRef, field: String?, key: String?, before: Stamp?, except: ChangeID?) async throws {
+        /// (`field == nil`), or those of a field or slot ranked below `before`
+        /// — in the log, and among the changes this session has yet to write.
+        mutating func purgeLog(_ ref: RecordRef, field: String?, key: String?, before: Stamp?, except: ChangeID?) async throws {
+            func covered(_ change: Change) -> Bool {
+                guard change.collection == ref.collection, change.record == ref.id, !change.isPurged else { return false }
+                if let field, change.field != field { return false }
+                if let key, change.key != key { return false }
+                if change.id == except || change.operation == .erase || change.value == nil { return false }
+                if let before, !(change.stamp < before) { return false }
+                return true
+            }
+            for i in logged.indices where covered(logged[i].change) { logged[i].change = logged[i].change.purged }
             let table = store.log.table
             let rows = try await c.query(
                 """
@@ -203,35 +263,57 @@ public struct PostgresRecords: ServerRecords {
             var purged: [(Int64, String)] = []
             for try await (seq, body) in rows.decode((Int64, String).self) {
                 let change = try Change(encoded: Array(body.utf8))
-                if change.id == except || change.operation == .erase || change.value == nil { continue }
-                if let before, !(change.stamp < before) { continue }
-                purged.append((seq, change.purged.encoded))
+                if covered(change) { purged.append((seq, change.purged.encoded)) }
             }
             for (seq, body) in purged {
                 try await c.query("UPDATE \(unescaped: table) SET body = \(body), purged = TRUE WHERE seq = \(seq)", logger: logger)
             }
         }
 
-        /// Writes back every state this session changed, its links, the
-        /// log's head and the clock.
+        /// Writes the logged changes, every state this session changed, the
+        /// links that changed, the log's head and the clock.
         func flush() async throws {
-            for ref in dirty {
-                let s = states[ref]!
+            if !logged.isEmpty {
+                let l = logged.map(\.change)
+                try await c.query(
+                    """
+                    INSERT INTO \(unescaped: store.log.table) (seq, id, origin, time, collection, record, field, key, body, purged)
+                    SELECT seq, id, origin, time, collection, record,
+                        CASE WHEN has_field THEN field END, CASE WHEN has_key THEN key END, body, purged
+                    FROM unnest(\(logged.map(\.sequence)), \(l.map(\.id.description)), \(l.map(\.id.origin.description)),
+                        \(l.map { Int64(bitPattern: $0.time.rawValue) }), \(l.map(\.collection)), \(l.map(\.record)),
+                        \(l.map { $0.field ?? "" }), \(l.map { $0.field != nil }), \(l.map { $0.key ?? "" }), \(l.map { $0.key != nil }),
+                        \(l.map(\.encoded)), \(l.map(\.isPurged)))
+                        AS t(seq, id, origin, time, collection, record, field, has_field, key, has_key, body, purged)
+                    """, logger: logger)
+            }
+            if !dirty.isEmpty {
+                let refs = Array(dirty)
+                let all = refs.map { states[$0]! }
+                let agencies = zip(refs, all).map { RecordLinks.agency(of: $0, $1, store.schema) }
                 try await c.query(
                     """
                     INSERT INTO \(unescaped: store.records) (collection, id, state, erased, agency)
-                    VALUES (\(ref.collection), \(ref.id), \(s.jsonValue.canonicalString), \(s.isErased), \(RecordLinks.agency(of: ref, s, store.schema)))
+                    SELECT collection, id, state, erased, CASE WHEN has_agency THEN agency END
+                    FROM unnest(\(refs.map(\.collection)), \(refs.map(\.id)), \(all.map(\.jsonValue.canonicalString)),
+                        \(all.map(\.isErased)), \(agencies.map { $0 ?? "" }), \(agencies.map { $0 != nil }))
+                        AS t(collection, id, state, erased, agency, has_agency)
                     ON CONFLICT (collection, id) DO UPDATE SET state = excluded.state, erased = excluded.erased,
                         agency = coalesce(excluded.agency, \(unescaped: store.records).agency)
                     """, logger: logger)
-                try await c.query(
-                    "DELETE FROM \(unescaped: store.links) WHERE collection = \(ref.collection) AND record = \(ref.id)", logger: logger)
-                for (role, value) in RecordLinks.links(of: ref, s, store.schema) {
+                for ref in refs {
+                    let now = RecordLinks.links(of: ref, states[ref]!, store.schema)
+                    let before = (loaded[ref] ?? nil).map { RecordLinks.links(of: ref, $0, store.schema) } ?? []
+                    guard now.map({ "\($0.role)\u{1}\($0.value)" }) != before.map({ "\($0.role)\u{1}\($0.value)" }) else { continue }
                     try await c.query(
-                        """
-                        INSERT INTO \(unescaped: store.links) (collection, record, role, value)
-                        VALUES (\(ref.collection), \(ref.id), \(role), \(value))
-                        """, logger: logger)
+                        "DELETE FROM \(unescaped: store.links) WHERE collection = \(ref.collection) AND record = \(ref.id)", logger: logger)
+                    if !now.isEmpty {
+                        try await c.query(
+                            """
+                            INSERT INTO \(unescaped: store.links) (collection, record, role, value)
+                            SELECT \(ref.collection), \(ref.id), role, value FROM unnest(\(now.map(\.role)), \(now.map(\.value))) AS t(role, value)
+                            """, logger: logger)
+                    }
                 }
             }
             try await c.query(

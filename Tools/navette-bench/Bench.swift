@@ -31,6 +31,9 @@ struct Bench: AsyncParsableCommand {
         name: .customLong("postgres"),
         help: "Also run the server scenario on this PostgreSQL database with 1 and 2 server processes (default: $NAVETTE_POSTGRES_URL).")
     var postgres: String?
+    @Option(
+        help: "Run only these scenarios, comma-separated: local-write, apply, sync (bootstrap to poor links), server, server-postgres.")
+    var only: String?
     @Option(name: .customLong("serve-postgres"), help: "Internal: run as a server of the PostgreSQL scenarios.") var servePostgres: String?
     @Option(help: "Internal: the tables' prefix of --serve-postgres.") var prefix = "bench"
     @Option(name: .customLong("public-url"), help: "Internal: the balancer's URL, for --serve-postgres.") var publicURL = ""
@@ -42,13 +45,18 @@ struct Bench: AsyncParsableCommand {
         var results: [Scenario] = []
         let dir = try TemporaryDirectory(prefix: "navette-bench")
         defer { dir.remove() }
-        results.append(try localWrite(dir))
-        results.append(try apply(dir))
-        results += try await sync(dir)
+        let groups = ["local-write", "apply", "sync", "server", "server-postgres"]
+        let chosen = Set(only.map { $0.split(separator: ",").map(String.init) } ?? groups)
+        guard chosen.isSubset(of: groups) else {
+            throw ValidationError("'--only' takes \(groups.joined(separator: ", ")), not \(chosen.subtracting(groups).sorted().joined(separator: ", ")).")
+        }
+        if chosen.contains("local-write") { results.append(try localWrite(dir)) }
+        if chosen.contains("apply") { results.append(try apply(dir)) }
+        if chosen.contains("sync") { results += try await sync(dir) }
         let serverNodes = nodes ?? (quick ? 20 : 200)
         let serverTime = Duration.seconds(duration ?? (quick ? 5 : 30))
-        results += try await ServerThroughput.run(nodes: serverNodes, duration: serverTime, dir: dir, seed: seed)
-        if let database = postgres ?? ProcessInfo.processInfo.environment["NAVETTE_POSTGRES_URL"] {
+        if chosen.contains("server") { results += try await ServerThroughput.run(nodes: serverNodes, duration: serverTime, dir: dir, seed: seed) }
+        if chosen.contains("server-postgres"), let database = postgres ?? ProcessInfo.processInfo.environment["NAVETTE_POSTGRES_URL"] {
             for processes in [1, 2] {
                 results += try await ServerThroughput.run(
                     nodes: serverNodes, duration: serverTime, dir: dir, seed: seed, storage: .postgres(url: database, processes: processes))
