@@ -117,22 +117,26 @@ extension RecordStore {
         excluding excluded: NodeID?
     ) throws -> LogPage {
         try queue.read { db in
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT seq, body, origin, collection, record, field FROM change WHERE seq > ? ORDER BY seq LIMIT ?",
+            // A cursor, and columns read by position: most rows scanned are
+            // outside the node's view, and their bodies are never copied out.
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(
+                    sql: "SELECT seq, origin, collection, record, field, body FROM change WHERE seq > ? ORDER BY seq LIMIT ?"),
                 arguments: [sequence, scanLimit])
             var out: [(Int64, Change)] = []
             var last = sequence
-            for row in rows {
+            let excludedOrigin = excluded?.description
+            while let row = try rows.next() {
                 if out.count == limit { break }
-                let seq: Int64 = row["seq"]
+                let seq: Int64 = row[0]
                 last = seq
-                if let excluded, (row["origin"] as String) == excluded.description { continue }
-                let ref = RecordRef(row["collection"], row["record"])
+                if let excludedOrigin, (row[1] as String) == excludedOrigin { continue }
+                let ref = RecordRef(row[2], row[3])
                 guard let stub = view[ref], !skip.contains(ref) else { continue }
                 // A stub sees identity and contact changes only (no record-level
                 // deletion: see `snapshot(_:stub:)`).
-                if stub, (row["field"] as String?).map(Self.isStubField) != true { continue }
-                out.append((seq, try Change(encoded: Array((row["body"] as String).utf8))))
+                if stub, (row[4] as String?).map(Self.isStubField) != true { continue }
+                out.append((seq, try Change(encoded: Array((row[5] as String).utf8))))
             }
             let end = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM change") ?? 0
             return LogPage(changes: out, lastSequence: last, more: last < end)
