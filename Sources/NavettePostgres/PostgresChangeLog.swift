@@ -58,6 +58,9 @@ public struct PostgresChangeLog: Sendable {
                     horizon BIGINT NOT NULL DEFAULT 0, clock TEXT NOT NULL DEFAULT '', counter BIGINT NOT NULL DEFAULT 0)
                 """, logger: logger)
             try await c.query("INSERT INTO \(unescaped: head) (last) VALUES (0) ON CONFLICT DO NOTHING", logger: logger)
+            // Moves on whenever a write changes what views are computed from.
+            try await c.query(
+                "ALTER TABLE \(unescaped: head) ADD COLUMN IF NOT EXISTS view_generation BIGINT NOT NULL DEFAULT 0", logger: logger)
         }
     }
 

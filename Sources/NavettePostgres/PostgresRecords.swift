@@ -316,9 +316,15 @@ public struct PostgresRecords: ServerRecords {
                     }
                 }
             }
+            // A record not loaded through the session is unknown: its views may have changed.
+            let viewsChanged = dirty.contains { ref in
+                guard let before = loaded[ref] else { return true }
+                return before.map { RecordLinks.viewInputs(of: ref, $0, store.schema) } != RecordLinks.viewInputs(of: ref, states[ref]!, store.schema)
+            }
             try await c.query(
                 """
-                UPDATE \(unescaped: store.log.head) SET last = \(last), clock = \(clock.last.description), counter = \(Int64(counter))
+                UPDATE \(unescaped: store.log.head) SET last = \(last), clock = \(clock.last.description), counter = \(Int64(counter)),
+                    view_generation = view_generation + \(viewsChanged ? Int64(1) : 0)
                 """, logger: logger)
         }
     }
@@ -457,6 +463,15 @@ public struct PostgresRecords: ServerRecords {
 
     public func lastSequence() async throws -> Int64 {
         try await log.lastSequence()
+    }
+
+    public func viewGeneration() async throws -> Int64 {
+        for try await value in try await client.query("SELECT view_generation FROM \(unescaped: log.head)", logger: logger)
+            .decode(Int64.self)
+        {
+            return value
+        }
+        return 0
     }
 
     public func logHorizon() async throws -> Int64 {

@@ -27,6 +27,9 @@ public struct ServerConfiguration: Sendable {
     public var requestsPerMinute: Int
     /// The server's wall clock, in milliseconds since 1970.
     public var wallClock: @Sendable () -> UInt64
+    /// How many nodes' views the server keeps between pulls (each holds one
+    /// entry per record the node may hold: about 350 for a counsellor).
+    public var cachedViews = 2_000
     /// Faults a test plants to prove that a check can fail (the conformance
     /// tool's own test). Empty in every real deployment.
     public var plantedFaults: Set<PlantedFault> = []

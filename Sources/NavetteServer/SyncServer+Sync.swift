@@ -137,7 +137,7 @@ extension SyncServer {
         }
         let current = try await shared.confirmView(node.id, epoch: epoch)
         let held = try await shared.confirmedView(node.id)
-        let view = try await records.view(ViewSpec(agency: node.agency, counsellor: node.counsellor, agencyWide: node.agencyWide))
+        let view = try await view(for: node)
         let allEntering = view.filter { held[$0.key] != $0.value }
         // A file that becomes a stub is dropped, then comes back as the stub.
         let leaving = held.keys.filter { view[$0] == nil || (held[$0] == false && view[$0] == true) }
@@ -168,6 +168,35 @@ extension SyncServer {
             cursor: next, more: page.more || allEntering.count > entering.count || !entering.isEmpty || !leaving.isEmpty
         ).body
         return respond(200, body, to: request.parts)
+    }
+
+    /// The records `node` may hold: computed again only when its view spec
+    /// or the storage's view generation changed since the last time (a
+    /// catch-up's pages, and pulls between edits that move no file, reuse it).
+    func view(for node: NodeRecord) async throws -> [RecordRef: Bool] {
+        let spec = ViewSpec(agency: node.agency, counsellor: node.counsellor, agencyWide: node.agencyWide)
+        // Read before the view: a view computed after a later write is only ever newer than its tag.
+        let generation = try await records.viewGeneration()
+        if let hit = views.withLock({ cache -> [RecordRef: Bool]? in
+            guard var entry = cache.entries[node.id], entry.spec == spec, entry.generation == generation else { return nil }
+            cache.tick += 1
+            entry.used = cache.tick
+            cache.entries[node.id] = entry
+            return entry.view
+        }) {
+            return hit
+        }
+        let view = try await records.view(spec)
+        views.withLock { cache in
+            if cache.entries[node.id] == nil, cache.entries.count >= configuration.cachedViews,
+                let oldest = cache.entries.min(by: { $0.value.used < $1.value.used })?.key
+            {
+                cache.entries[oldest] = nil
+            }
+            cache.tick += 1
+            cache.entries[node.id] = CachedView(spec: spec, generation: generation, view: view, used: cache.tick)
+        }
+        return view
     }
 
     /// The longest pull query accepted, in bytes.

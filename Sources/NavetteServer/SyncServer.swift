@@ -32,6 +32,8 @@ public final class SyncServer: Sendable {
     let authority: Mutex<String>
     let rate: Mutex<[NodeID: (minute: UInt64, count: Int)]> = Mutex([:])
     let received = Mutex(0)
+    /// Nodes' views, each with the spec and view generation it was computed at.
+    let views = Mutex(ViewCache())
     /// The server's metrics (`GET /metrics`).
     public let metrics = ServerMetrics()
 
@@ -245,4 +247,18 @@ public final class SyncServer: Sendable {
     func respond(_ problem: Problem, to request: RequestParts) -> OutgoingResponse {
         respond(problem.status, problem.body, contentType: Problem.mediaType, to: request)
     }
+}
+
+/// A view computed for a node, and when it was last used.
+struct CachedView: Sendable {
+    var spec: ViewSpec
+    var generation: Int64
+    var view: [RecordRef: Bool]
+    var used: UInt64
+}
+
+/// The views the server keeps, least recently used evicted first.
+struct ViewCache: Sendable {
+    var entries: [NodeID: CachedView] = [:]
+    var tick: UInt64 = 0
 }

@@ -109,6 +109,14 @@ public enum RecordLinks {
         return links.filter { seen.insert("\($0.0)\u{0}\($0.1)").inserted }.map { (role: $0.0, value: $0.1) }
     }
 
+    /// Everything views read of a record (its agency, its links, whether it
+    /// is erased), as one string: two states with the same inputs are in the
+    /// same views.
+    public static func viewInputs(of ref: RecordRef, _ s: RecordState, _ schema: Schema) -> String {
+        let links = links(of: ref, s, schema).map { "\($0.role)=\($0.value)" }.sorted().joined(separator: ",")
+        return "\(agency(of: ref, s, schema) ?? "-")|\(s.isErased)|\(links)"
+    }
+
     /// Decodes a record state as a store keeps it (stored states may exceed
     /// the limits of a peer's message, so this parse has looser ones).
     public static func decodeStoredState(_ text: String) throws -> RecordState {

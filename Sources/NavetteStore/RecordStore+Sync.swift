@@ -107,6 +107,7 @@ extension RecordStore {
                 try db.execute(sql: "DELETE FROM \(table)")
             }
             try db.execute(sql: "DELETE FROM meta WHERE key LIKE 'sync.%' AND key != 'sync.revoked'")
+            try Self.moveViewGeneration(db)
         }
         try queue.writeWithoutTransaction { db in try db.execute(sql: "VACUUM") }
         try truncateWAL()

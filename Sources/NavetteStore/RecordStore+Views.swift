@@ -180,6 +180,7 @@ extension RecordStore {
                 }
                 try db.execute(sql: "DELETE FROM record WHERE collection = ? AND id = ?", arguments: [ref.collection, ref.id])
             }
+            try Self.moveViewGeneration(db)
         }
         try truncateWAL()
     }

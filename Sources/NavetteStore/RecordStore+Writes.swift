@@ -163,6 +163,9 @@ struct WriteSession {
     let db: Database
     let schema: Schema
     var states: [RecordRef: RecordState] = [:]
+    /// What views read of each record as loaded (absent: not loaded through
+    /// ``state(_:)``, so unknown).
+    var viewInputs: [RecordRef: String] = [:]
     var dirty: Set<RecordRef> = []
     var erasedSomething = false
 
@@ -173,8 +176,10 @@ struct WriteSession {
 
     mutating func state(_ ref: RecordRef) throws -> RecordState {
         if let s = states[ref] { return s }
-        let s = try RecordStore.loadState(db, ref) ?? RecordState()
+        let loaded = try RecordStore.loadState(db, ref)
+        let s = loaded ?? RecordState()
         states[ref] = s
+        viewInputs[ref] = loaded.map { RecordLinks.viewInputs(of: ref, $0, schema) } ?? ""
         return s
     }
 
@@ -249,8 +254,12 @@ struct WriteSession {
         }
     }
 
-    /// Writes back every state this session changed, with its index row.
+    /// Writes back every state this session changed, with its index row,
+    /// and moves the store's view generation on if what views read changed.
     func flush() throws {
+        if dirty.contains(where: { viewInputs[$0] != RecordLinks.viewInputs(of: $0, states[$0]!, schema) }) {
+            try RecordStore.moveViewGeneration(db)
+        }
         for ref in dirty {
             let s = states[ref]!
             let conflicts = RecordIndexer.conflictCount(s, ref.collection, schema)
@@ -273,6 +282,16 @@ struct WriteSession {
 }
 
 extension RecordStore {
+    /// Moves the view generation on (see ``ServerRecords/viewGeneration()``).
+    static func moveViewGeneration(_ db: Database) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO meta (key, value) VALUES ('viewGeneration', '1')
+                ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1
+                """
+        ).execute()
+    }
+
     static func loadState(_ db: Database, _ ref: RecordRef) throws -> RecordState? {
         guard
             let text = try String.fetchOne(

@@ -31,6 +31,11 @@ public protocol ServerRecords: Sendable {
     @discardableResult
     func perform(_ actions: [(RecordRef, [Edit])]) async throws -> [Change]
 
+    /// A number that moves on whenever a write changes what views are
+    /// computed from (a record's agency, its links, its erasure): a view
+    /// computed at one generation holds until the next.
+    func viewGeneration() async throws -> Int64
+
     /// A record's merged state, or `nil` if the server never saw it.
     func state(_ ref: RecordRef) async throws -> RecordState?
 
@@ -109,6 +114,10 @@ extension RecordStore: ServerRecords {
 
     public func state(_ ref: RecordRef) throws -> RecordState? {
         try state(ref.collection, ref.id)
+    }
+
+    public func viewGeneration() throws -> Int64 {
+        try meta("viewGeneration").flatMap(Int64.init) ?? 0
     }
 
     public func changes(

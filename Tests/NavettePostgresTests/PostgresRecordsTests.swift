@@ -109,4 +109,25 @@ struct PostgresRecordsTests {
             }
         }
     }
+
+    @Test func theViewGenerationMovesOnWhenWhatViewsReadChangesAndOnlyThen() async throws {
+        try await Self.withRecords(count: 1) { stores in
+            let records = stores[0]
+            let ref = RecordRef("seeker", "s1")
+            var last = try await records.viewGeneration()
+            func step(_ edits: [Edit], _ what: Comment, moves expected: Bool) async throws {
+                try await records.perform([(ref, edits)])
+                let now = try await records.viewGeneration()
+                #expect((now != last) == expected, what)
+                last = now
+            }
+            try await step([.set("agency", "069-lyon-3"), .set("identity.lastName", "Moreau")], "a new record", moves: true)
+            try await step([.set("contact.phone", "0611")], "an edit of a field no view reads", moves: false)
+            try await step([.set("referent", "c1")], "a new referent", moves: true)
+            try await step([.add("followers", element: "c2")], "a new follower", moves: true)
+            try await step([.set("agency", "075-paris-1")], "a transfer", moves: true)
+            try await step([.set("identity.firstName", "Inès")], "another plain edit", moves: false)
+            try await step([.eraseRecord], "an erasure", moves: true)
+        }
+    }
 }
