@@ -119,5 +119,41 @@ extension Change {
     }
 
     /// The canonical encoding.
-    public var encoded: String { jsonValue.canonicalString }
+    public var encoded: String { String(decoding: encodedBytes, as: UTF8.self) }
+
+    /// The canonical encoding as UTF-8 bytes: the bytes of
+    /// `jsonValue.canonicalString`, written directly when the change has no
+    /// unknown member (the members in their canonical order, no dictionary
+    /// built).
+    public var encodedBytes: [UInt8] {
+        guard unknownMembers.isEmpty else { return jsonValue.canonicalBytes }
+        var out: [UInt8] = []
+        out.reserveCapacity(160)
+        var first = true
+        func member(_ name: StaticString) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            out.append(UInt8(ascii: "\""))
+            name.withUTF8Buffer { out.append(contentsOf: $0) }
+            out.append(contentsOf: "\":".utf8)
+        }
+        out.append(UInt8(ascii: "{"))
+        // Members in the order of their names' UTF-8 bytes.
+        member("collection"); JSONValue.writeString(collection, to: &out)
+        if let field { member("field"); JSONValue.writeString(field, to: &out) }
+        member("id"); JSONValue.writeString(id.description, to: &out)
+        if let key { member("key"); JSONValue.writeString(key, to: &out) }
+        member("op"); JSONValue.writeString(operation.name, to: &out)
+        if !pred.isEmpty { member("pred"); JSONValue.array(pred.map { .string($0.description) }).write(to: &out) }
+        if isPurged { member("purged"); out.append(contentsOf: "true".utf8) }
+        member("record"); JSONValue.writeString(record, to: &out)
+        if !seen.isEmpty {
+            member("seen")
+            JSONValue.object(Dictionary(uniqueKeysWithValues: seen.map { ($0.key.description, .int(Int64($0.value))) })).write(to: &out)
+        }
+        member("time"); JSONValue.writeString(time.description, to: &out)
+        if let value { member("value"); value.write(to: &out) }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
 }
