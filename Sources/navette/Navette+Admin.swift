@@ -9,7 +9,7 @@ import NavetteStore
 extension Navette {
     struct Admin: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Enrol and revoke laptops, list them, read the audit log (on the server's data directory).",
+            abstract: "Enrol and revoke laptops, list them, read the audit log (on the server's data directory or database).",
             subcommands: [
                 Enrol.self, Revoke.self, View.self, Transfer.self, Erase.self, Erasures.self, Nodes.self, Audit.self,
                 Token.self, Compact.self, Restored.self, Ledger.self,
@@ -326,9 +326,9 @@ extension Navette.Admin {
         static let configuration = CommandConfiguration(
             abstract: "After restoring the server's storage from a backup: make every laptop re-pull and re-push.",
             discussion: """
-                Gives the store a new incarnation: each laptop's next pull is answered 'cursor-expired' (restored), so it
-                pulls its view again and pushes everything it holds, bringing back what the backup lost. Then erases
-                again every id of the erasure ledger, and of the ledger files given, that the store holds: a restore
+                Gives the store a new incarnation: each laptop's next pull is answered 'cursor-expired' (restored), so it \
+                pulls its view again and pushes everything it holds, bringing back what the backup lost. Then erases \
+                again every id of the erasure ledger, and of the ledger files given, that the store holds: a restore \
                 never brings an erased person back. Run it before the server processes start again.
                 (On SQLite, a store restored while server.sqlite was kept is noticed at start without this command.)
                 """)

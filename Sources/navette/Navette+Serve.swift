@@ -10,10 +10,10 @@ extension Navette {
         static let configuration = CommandConfiguration(
             abstract: "Run the sync server, on this machine's embedded SQLite store or on PostgreSQL.",
             discussion: """
-                With '--data DIR' the server keeps everything in DIR (one process). With '--database-url' it keeps
-                everything in PostgreSQL, and any number of processes may serve the same database behind a load
-                balancer (docs/operations.md); the tables are created or migrated at start. The server's signing
-                key is made on first start and kept in the storage. Once it accepts connections it prints
+                With '--data DIR' the server keeps everything in DIR (one process). With '--database-url' it keeps \
+                everything in PostgreSQL, and any number of processes may serve the same database behind a load \
+                balancer (docs/operations.md); the tables are created or migrated at start. The server's signing \
+                key is made on first start and kept in the storage. Once it accepts connections it prints \
                 'listening on URL' on a line of its own. SIGINT or SIGTERM stop it cleanly.
                 """)
         @OptionGroup var storage: ServerDataOptions

@@ -46,7 +46,7 @@ struct CommandLineTests {
             ["seeker", "list"], ["seeker", "match"], ["seeker", "erase"], ["workshop"], ["workshop", "session", "add"],
             ["workshop", "register"], ["workshop", "session", "roster"], ["conflicts"], ["conflicts", "resolve"],
             ["status"], ["log"], ["export"], ["schema"], ["sync"], ["node", "enrol"], ["serve"], ["admin", "enrol"],
-            ["admin", "revoke"], ["admin", "nodes"], ["admin", "audit"], ["import"],
+            ["admin", "revoke"], ["admin", "nodes"], ["admin", "audit"], ["admin", "restored"], ["admin", "ledger"], ["import"],
         ] {
             let r = try await NavetteProcess.run(command + ["--help"])
             #expect(r.status == 0, "\(command) --help failed")
