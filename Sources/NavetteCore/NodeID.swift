@@ -17,9 +17,7 @@ public struct NodeID: RawRepresentable, Hashable, Comparable, Sendable, CustomSt
 
     /// Parses the 16-hex-digit form; `nil` for anything else.
     public init?(_ text: some StringProtocol) {
-        guard text.utf8.count == 16, text.utf8.allSatisfy(isLowerHex), let v = UInt64(text, radix: 16) else {
-            return nil
-        }
+        guard let v = parseHex16(text.utf8) else { return nil }
         self.rawValue = v
     }
 
@@ -48,15 +46,32 @@ public struct ChangeID: Hashable, Comparable, Sendable, CustomStringConvertible 
 
     /// Parses `<16 hex digits>-<decimal counter>`; `nil` for anything else.
     public init?(_ text: some StringProtocol) {
-        let s = String(text)
-        guard s.utf8.count >= 18, let dash = s.firstIndex(of: "-"),
-            let origin = NodeID(s[s.startIndex..<dash])
-        else { return nil }
-        let digits = s[s.index(after: dash)...]
-        guard !digits.isEmpty, digits.utf8.count <= 20, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-            !(digits.utf8.count > 1 && digits.utf8.first == 0x30), let counter = UInt64(digits), counter > 0
-        else { return nil }
-        self.init(origin: origin, counter: counter)
+        // One pass over the bytes: 16 lowercase hex digits, a dash, then a
+        // decimal counter of 1 to 20 digits, above 0, with no leading zero.
+        var origin: UInt64 = 0
+        var counter: UInt64 = 0
+        var position = 0
+        var digits = 0
+        var leadingZero = false
+        for b in text.utf8 {
+            if position < 16 {
+                guard let d = hexDigit(b) else { return nil }
+                origin = origin << 4 | d
+            } else if position == 16 {
+                guard b == UInt8(ascii: "-") else { return nil }
+            } else {
+                guard b >= 0x30, b <= 0x39, digits < 20 else { return nil }
+                if digits == 0 { leadingZero = b == 0x30 }
+                let (times10, o1) = counter.multipliedReportingOverflow(by: 10)
+                let (sum, o2) = times10.addingReportingOverflow(UInt64(b - 0x30))
+                guard !o1, !o2 else { return nil }
+                counter = sum
+                digits += 1
+            }
+            position += 1
+        }
+        guard digits > 0, !(digits > 1 && leadingZero), counter > 0 else { return nil }
+        self.init(origin: NodeID(rawValue: origin), counter: counter)
     }
 
     public var description: String { "\(origin)-\(counter)" }
@@ -70,7 +85,31 @@ public struct ChangeID: Hashable, Comparable, Sendable, CustomStringConvertible 
     (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66)
 }
 
+/// The value of a lowercase hex digit.
+@inline(__always) func hexDigit(_ b: UInt8) -> UInt64? {
+    switch b {
+    case 0x30...0x39: UInt64(b - 0x30)
+    case 0x61...0x66: UInt64(b - 0x61 + 10)
+    default: nil
+    }
+}
+
+/// Exactly 16 lowercase hex digits, read in one pass.
+func parseHex16(_ bytes: some Collection<UInt8>) -> UInt64? {
+    var v: UInt64 = 0
+    var n = 0
+    for b in bytes {
+        guard n < 16, let d = hexDigit(b) else { return nil }
+        v = v << 4 | d
+        n += 1
+    }
+    return n == 16 ? v : nil
+}
+
 func hex16(_ v: UInt64) -> String {
-    let s = String(v, radix: 16)
-    return String(repeating: "0", count: 16 - s.count) + s
+    let digits = Array("0123456789abcdef".utf8)
+    return String(unsafeUninitializedCapacity: 16) { buffer in
+        for i in 0..<16 { buffer[i] = digits[Int((v >> (60 - 4 * UInt64(i))) & 0xF)] }
+        return 16
+    }
 }

@@ -34,7 +34,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// Parses the 16-hex-digit form; `nil` for anything else.
     public init?(_ text: some StringProtocol) {
-        guard text.utf8.count == 16, text.utf8.allSatisfy(isLowerHex), let v = UInt64(text, radix: 16) else {
+        guard let v = parseHex16(text.utf8) else {
             return nil
         }
         self.rawValue = v
