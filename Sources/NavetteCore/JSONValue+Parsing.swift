@@ -193,6 +193,18 @@ struct StrictJSONParser {
     mutating func parseString() throws -> String {
         let start = i
         i += 1
+        // Most strings are plain ASCII with nothing escaped: taken in one copy.
+        var j = i
+        while j < bytes.count, j - start <= limits.maximumStringBytes {
+            let b = bytes[j]
+            guard b >= 0x20, b < 0x80, b != UInt8(ascii: "\\") else { break }
+            if b == UInt8(ascii: "\"") {
+                let text = String(decoding: bytes[i..<j], as: UTF8.self)
+                i = j + 1
+                return text
+            }
+            j += 1
+        }
         var scalars = String.UnicodeScalarView()
         while true {
             guard i < bytes.count else { throw fail("truncated", "the JSON text ends inside a string") }

@@ -37,3 +37,22 @@ struct IdentifierParsingTests {
         #expect(Timestamp(text) == nil)
     }
 }
+
+/// Plain ASCII strings take the parser's one-copy path; others are decoded
+/// scalar by scalar. Both must accept and refuse the same inputs.
+struct StringParsingPathTests {
+    @Test func bothPathsKeepTheSameLengthLimitAndContent() throws {
+        let limits = JSONParsingLimits(maximumStringBytes: 10)
+        for length in 6...12 {
+            let ascii = String(repeating: "a", count: length)
+            let accented = String(repeating: "a", count: length - 2) + "é"  // the same number of bytes
+            let plain = try? JSONValue(parsing: Array("\"\(ascii)\"".utf8), limits: limits)
+            let decoded = try? JSONValue(parsing: Array("\"\(accented)\"".utf8), limits: limits)
+            #expect((plain == nil) == (decoded == nil), "length \(length)")
+            if let plain { #expect(plain == .string(ascii)) }
+        }
+        #expect(try JSONValue(parsing: Array(#"["a\"b", "tab\tx", "x"]"#.utf8)) == ["a\"b", "tab\tx", "x"])
+        #expect(throws: (any Error).self) { try JSONValue(parsing: Array("\"a\u{01}b\"".utf8)) }
+        #expect(throws: (any Error).self) { try JSONValue(parsing: Array("\"abc".utf8)) }
+    }
+}
