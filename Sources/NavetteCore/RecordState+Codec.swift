@@ -38,6 +38,125 @@ extension RecordState {
         return .object(o)
     }
 
+    /// The stored form: the bytes of `jsonValue.canonicalString`, written
+    /// directly, with no dictionary built (stores write a state on every
+    /// edit and every applied batch).
+    public var storedString: String { String(decoding: storedBytes, as: UTF8.self) }
+
+    /// ``storedString`` as UTF-8 bytes.
+    public var storedBytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
+        func key(_ name: StaticString) {
+            out.append(UInt8(ascii: "\""))
+            name.withUTF8Buffer { out.append(contentsOf: $0) }
+            out.append(contentsOf: "\":".utf8)
+        }
+        func comma() { out.append(UInt8(ascii: ",")) }
+        func string(_ text: String) { JSONValue.writeString(text, to: &out) }
+        func stamp(_ s: Stamp) {
+            out.append(UInt8(ascii: "["))
+            string(s.time.description)
+            comma()
+            string(s.node.description)
+            out.append(UInt8(ascii: "]"))
+        }
+        func counters(_ vv: [NodeID: UInt64]) {
+            out.append(UInt8(ascii: "{"))
+            for (i, node) in vv.keys.sorted().enumerated() {
+                if i > 0 { comma() }
+                string(node.description)
+                out.append(UInt8(ascii: ":"))
+                JSONValue.int(Int64(vv[node]!)).write(to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(UInt8(ascii: "{"))
+        if let erasedAt {
+            key("x")
+            stamp(erasedAt)
+            out.append(UInt8(ascii: "}"))
+            return out
+        }
+        // Members in the order of their names: d, e, s, w.
+        if !deletions.isEmpty {
+            key("d")
+            counters(deletions)
+            comma()
+        }
+        if !erasures.isEmpty {
+            key("e")
+            out.append(UInt8(ascii: "["))
+            for (i, k) in erasures.keys.sorted().enumerated() {
+                if i > 0 { comma() }
+                out.append(UInt8(ascii: "{"))
+                key("f")
+                string(k.field)
+                if let slotKey = k.key {
+                    comma()
+                    key("k")
+                    string(slotKey)
+                }
+                comma()
+                key("t")
+                stamp(erasures[k]!)
+                out.append(UInt8(ascii: "}"))
+            }
+            out.append(contentsOf: "],".utf8)
+        }
+        key("s")
+        out.append(UInt8(ascii: "["))
+        for (i, k) in slots.keys.sorted().enumerated() {
+            if i > 0 { comma() }
+            let slot = slots[k]!
+            out.append(UInt8(ascii: "{"))
+            key("f")
+            string(k.field)
+            if let slotKey = k.key {
+                comma()
+                key("k")
+                string(slotKey)
+            }
+            if !slot.superseded.isEmpty {
+                comma()
+                key("p")
+                out.append(UInt8(ascii: "["))
+                for (j, id) in slot.superseded.sorted().enumerated() {
+                    if j > 0 { comma() }
+                    string(id.description)
+                }
+                out.append(UInt8(ascii: "]"))
+            }
+            if !slot.values.isEmpty {
+                comma()
+                key("v")
+                out.append(UInt8(ascii: "["))
+                for (j, v) in slot.values.values.sorted(by: { $0.id < $1.id }).enumerated() {
+                    if j > 0 { comma() }
+                    out.append(UInt8(ascii: "["))
+                    string(v.id.description)
+                    comma()
+                    string(v.time.description)
+                    if let value = v.value {
+                        comma()
+                        value.write(to: &out)
+                    }
+                    out.append(UInt8(ascii: "]"))
+                }
+                out.append(UInt8(ascii: "]"))
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(UInt8(ascii: "]"))
+        if !writers.isEmpty {
+            comma()
+            key("w")
+            counters(writers)
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
     /// Decodes a state written by ``jsonValue``.
     ///
     /// - Throws: ``ChangeDecodingError`` when the stored state is damaged.

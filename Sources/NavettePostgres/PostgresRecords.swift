@@ -295,7 +295,7 @@ public struct PostgresRecords: ServerRecords {
                     """
                     INSERT INTO \(unescaped: store.records) (collection, id, state, erased, agency)
                     SELECT collection, id, state, erased, CASE WHEN has_agency THEN agency END
-                    FROM unnest(\(refs.map(\.collection)), \(refs.map(\.id)), \(all.map(\.jsonValue.canonicalString)),
+                    FROM unnest(\(refs.map(\.collection)), \(refs.map(\.id)), \(all.map(\.storedString)),
                         \(all.map(\.isErased)), \(agencies.map { $0 ?? "" }), \(agencies.map { $0 != nil }))
                         AS t(collection, id, state, erased, agency, has_agency)
                     ON CONFLICT (collection, id) DO UPDATE SET state = excluded.state, erased = excluded.erased,

@@ -273,7 +273,7 @@ struct WriteSession {
                     """
             ).execute(
                 arguments: [
-                    ref.collection, ref.id, s.jsonValue.canonicalString, s.isErased, s.isDeleted, conflicts,
+                    ref.collection, ref.id, s.storedString, s.isErased, s.isDeleted, conflicts,
                     RecordIndexer.agency(of: ref, s, schema),
                 ])
             try RecordIndexer.update(db, ref, s, schema)

@@ -38,4 +38,30 @@ struct ChangeEncodingTests {
         #expect(change.encodedBytes == change.jsonValue.canonicalBytes)
         #expect(change.encoded.hasPrefix(#"{"aa":false,"collection""#))
     }
+
+    @Test func aStatesStoredFormIsTheCanonicalEncodingOfItsJSONObject() throws {
+        let seed = testSeed(0xC0DE_0002)
+        print("state encoding: 100 pools, seed \(seed)")
+        var rng = SplitMix64(seed: seed)
+        var checked = 0
+        var withErasures = 0, withDeletions = 0, withWriters = 0, withSuperseded = 0
+        for _ in 0..<100 {
+            let pool = MergeLawTests.changePool(&rng)
+            for (name, state) in MergeLawTests.state(pool, &rng) {
+                if !state.erasures.isEmpty { withErasures += 1 }
+                if !state.deletions.isEmpty { withDeletions += 1 }
+                if !state.writers.isEmpty { withWriters += 1 }
+                if state.slots.values.contains(where: { !$0.superseded.isEmpty }) { withSuperseded += 1 }
+                #expect(state.storedBytes == state.jsonValue.canonicalBytes, "\(name); NAVETTE_SEED=\(seed)")
+                #expect(try RecordState(json: try JSONValue(parsing: state.storedBytes)) == state, "\(name); NAVETTE_SEED=\(seed)")
+                checked += 1
+            }
+        }
+        var erased = RecordState()
+        erased.erasedAt = Stamp(time: Timestamp(wallMillis: 1_767_600_000_000, counter: 1), node: NodeID(rawValue: 0xEE))
+        #expect(erased.storedBytes == erased.jsonValue.canonicalBytes)
+        #expect(checked >= 100)
+        print("states: \(checked), with erasures \(withErasures), deletions \(withDeletions), writers \(withWriters), superseded \(withSuperseded)")
+        #expect(withErasures > 0 && withDeletions > 0 && withWriters > 0 && withSuperseded > 0, "the pools cover every member")
+    }
 }
