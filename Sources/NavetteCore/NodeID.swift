@@ -81,10 +81,6 @@ public struct ChangeID: Hashable, Comparable, Sendable, CustomStringConvertible 
     }
 }
 
-@inline(__always) func isLowerHex(_ b: UInt8) -> Bool {
-    (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66)
-}
-
 /// The value of a lowercase hex digit.
 @inline(__always) func hexDigit(_ b: UInt8) -> UInt64? {
     switch b {

@@ -61,6 +61,17 @@ extension RecordState {
             string(s.node.description)
             out.append(UInt8(ascii: "]"))
         }
+        /// Opens a slot's or erasure's object with its field and key.
+        func openSlot(_ k: SlotKey) {
+            out.append(UInt8(ascii: "{"))
+            key("f")
+            string(k.field)
+            if let slotKey = k.key {
+                comma()
+                key("k")
+                string(slotKey)
+            }
+        }
         func counters(_ vv: [NodeID: UInt64]) {
             out.append(UInt8(ascii: "{"))
             for (i, node) in vv.keys.sorted().enumerated() {
@@ -89,14 +100,7 @@ extension RecordState {
             out.append(UInt8(ascii: "["))
             for (i, k) in erasures.keys.sorted().enumerated() {
                 if i > 0 { comma() }
-                out.append(UInt8(ascii: "{"))
-                key("f")
-                string(k.field)
-                if let slotKey = k.key {
-                    comma()
-                    key("k")
-                    string(slotKey)
-                }
+                openSlot(k)
                 comma()
                 key("t")
                 stamp(erasures[k]!)
@@ -109,14 +113,7 @@ extension RecordState {
         for (i, k) in slots.keys.sorted().enumerated() {
             if i > 0 { comma() }
             let slot = slots[k]!
-            out.append(UInt8(ascii: "{"))
-            key("f")
-            string(k.field)
-            if let slotKey = k.key {
-                comma()
-                key("k")
-                string(slotKey)
-            }
+            openSlot(k)
             if !slot.superseded.isEmpty {
                 comma()
                 key("p")

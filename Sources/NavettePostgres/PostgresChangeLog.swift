@@ -74,7 +74,8 @@ public struct PostgresChangeLog: Sendable {
         guard !changes.isEmpty else { return 0 }
         let log = self
         return try await transaction(client, logger) { c in
-            var last = try await log.lock(c)
+            try await log.lock(c)
+            var last = try await log.last(c)
             var added = 0
             for change in changes where try await log.insert(c, change, sequence: last + 1) {
                 last += 1
@@ -86,15 +87,21 @@ public struct PostgresChangeLog: Sendable {
         }
     }
 
-    /// Takes the append lock for the rest of the transaction and reads the
-    /// last sequence given.
-    func lock(_ c: PostgresConnection) async throws -> Int64 {
+    /// Takes the append lock for the rest of the transaction. Every write to
+    /// the log and the records takes it first.
+    func lock(_ c: PostgresConnection) async throws {
         try await c.query("SELECT pg_advisory_xact_lock(\(Self.appendLock))", logger: logger)
+    }
+
+    /// The last sequence given, read under the lock.
+    func last(_ c: PostgresConnection) async throws -> Int64 {
         for try await value in try await c.query("SELECT last FROM \(unescaped: head)", logger: logger).decode(Int64.self) {
             return value
         }
-        throw PostgresRegistryError("the log head is missing: run the migrations")
+        throw Self.missingHead
     }
+
+    static let missingHead = PostgresRegistryError("the log head is missing: run the migrations")
 
     func setLast(_ c: PostgresConnection, _ last: Int64) async throws {
         try await c.query("UPDATE \(unescaped: head) SET last = \(last)", logger: logger)

@@ -118,14 +118,14 @@ public struct PostgresRecords: ServerRecords {
     ) async throws -> T {
         let store = self
         return try await transaction(client, logger) { c in
-            try await c.query("SELECT pg_advisory_xact_lock(\(PostgresChangeLog.appendLock))", logger: store.logger)
+            try await store.log.lock(c)
             var head: (Int64, String, Int64)?
             for try await row in try await c.query(
                 "SELECT last, clock, counter FROM \(unescaped: store.log.head)", logger: store.logger
             ).decode((Int64, String, Int64).self) {
                 head = row
             }
-            guard let (last, text, counter) = head else { throw PostgresRegistryError("the log head is missing: run the migrations") }
+            guard let (last, text, counter) = head else { throw PostgresChangeLog.missingHead }
             let clock = HybridLogicalClock(last: Timestamp(text) ?? .zero, maximumDrift: store.maximumDrift)
             var session = WriteSession(store: store, c: c, last: last, clock: clock, counter: UInt64(max(0, counter)))
             try await session.prefetch(changes)
@@ -246,12 +246,8 @@ public struct PostgresRecords: ServerRecords {
         /// — in the log, and among the changes this session has yet to write.
         mutating func purgeLog(_ ref: RecordRef, field: String?, key: String?, before: Stamp?, except: ChangeID?) async throws {
             func covered(_ change: Change) -> Bool {
-                guard change.collection == ref.collection, change.record == ref.id, !change.isPurged else { return false }
-                if let field, change.field != field { return false }
-                if let key, change.key != key { return false }
-                if change.id == except || change.operation == .erase || change.value == nil { return false }
-                if let before, !(change.stamp < before) { return false }
-                return true
+                change.collection == ref.collection && change.record == ref.id && !change.isPurged
+                    && change.isCovered(byErasureOf: field, key: key, before: before, except: except)
             }
             for i in logged.indices where covered(logged[i].change) { logged[i].change = logged[i].change.purged }
             let table = store.log.table
@@ -347,10 +343,7 @@ public struct PostgresRecords: ServerRecords {
     // MARK: - Reads
 
     public func state(_ ref: RecordRef) async throws -> RecordState? {
-        let rows = try await client.query(
-            "SELECT state FROM \(unescaped: records) WHERE collection = \(ref.collection) AND id = \(ref.id)", logger: logger)
-        for try await text in rows.decode(String.self) { return try decode(text, ref) }
-        return nil
+        try await client.withConnection { try await load(ref, on: $0) }
     }
 
     public func agencies(of refs: Set<RecordRef>) async throws -> [RecordRef: String] {
@@ -486,7 +479,7 @@ public struct PostgresRecords: ServerRecords {
         let cutoffTime = Int64(bitPattern: Timestamp(wallMillis: cutoff, counter: 0).rawValue)
         let log = self.log, logger = self.logger
         return try await transaction(client, logger) { c in
-            _ = try await log.lock(c)
+            try await log.lock(c)
             var last: Int64?
             for try await value in try await c.query(
                 "SELECT max(seq) FROM \(unescaped: log.table) WHERE time < \(cutoffTime)", logger: logger

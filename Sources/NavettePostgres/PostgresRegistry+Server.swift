@@ -210,10 +210,7 @@ extension PostgresRegistry {
     }
 
     public func issueChallenge(expiresAt: UInt64, now: UInt64) async throws -> String {
-        var rng = SystemRandomNumberGenerator()
-        let bytes = (0..<24).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        let nonce = Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let nonce = ServerRegistry.newChallengeNonce()
         let challenges = t("challenge")
         try await transaction(client, logger) { c in
             try await c.query("DELETE FROM \(unescaped: challenges) WHERE expires_at < \(Int64(now))", logger: logger)

@@ -39,10 +39,7 @@ public struct PostgresStorage: Sendable {
         _ body: (PostgresStorage) async throws -> T
     ) async throws -> T {
         do {
-            let probe = try await PostgresConnection.connect(
-                configuration: .init(
-                    host: url.host, port: url.port, username: url.user, password: url.password, database: url.database, tls: .disable),
-                id: 1, logger: logger)
+            let probe = try await PostgresConnection.connect(configuration: url.connectionConfiguration, id: 1, logger: logger)
             try await probe.close()
         } catch {
             throw Unavailable(
@@ -56,8 +53,8 @@ public struct PostgresStorage: Sendable {
             try await migrating(client, logger) {
                 try await registry.migrate()
             }
-            let bytes = try await registry.secret("node-id", bytes: 8)
-            let node = NodeID(rawValue: bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+            let secret = ServerRegistry.serverNodeSecret
+            let node = ServerRegistry.serverNodeID(secret: try await registry.secret(secret.name, bytes: secret.bytes))
             let records = PostgresRecords(client: client, logger: logger, prefix: prefix, node: node, wallClock: wallClock)
             try await migrating(client, logger) {
                 try await records.migrate()

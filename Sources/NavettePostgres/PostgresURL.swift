@@ -35,6 +35,12 @@ public struct PostgresURL: Hashable, Sendable, CustomStringConvertible {
         PostgresClient.Configuration(host: host, port: port, username: user, password: password, database: database, tls: .disable)
     }
 
+    /// The configuration of a single connection (to check the server at
+    /// once, or to run a statement outside any pool).
+    public var connectionConfiguration: PostgresConnection.Configuration {
+        PostgresConnection.Configuration(host: host, port: port, username: user, password: password, database: database, tls: .disable)
+    }
+
     /// The URL without its password, for logs.
     public var description: String { "postgres://\(user)@\(host):\(port)/\(database ?? "")" }
 }

@@ -124,9 +124,9 @@ public final class SyncServer: Sendable {
 
     /// The identity of the server's own store.
     public static func identity(_ registry: ServerRegistry) throws -> NodeIdentity {
-        let bytes = try registry.secret("node-id", bytes: 8)
-        let id = bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        return NodeIdentity(node: NodeID(rawValue: id), name: "server", agency: "*")
+        let secret = ServerRegistry.serverNodeSecret
+        return NodeIdentity(
+            node: ServerRegistry.serverNodeID(secret: try registry.secret(secret.name, bytes: secret.bytes)), name: "server", agency: "*")
     }
 
     /// The authority requests must be signed for.

@@ -157,6 +157,21 @@ extension RecordStore {
     }
 }
 
+extension Change {
+    /// Whether an erasure takes this change's value away: an erasure of its
+    /// whole record (`field == nil`), of its field, or of its slot (`key`),
+    /// covering what ranks below `before` when given. `except` is the
+    /// erasing change itself; erase changes and changes with no value keep
+    /// what they hold.
+    public func isCovered(byErasureOf field: String?, key: String?, before: Stamp?, except: ChangeID?) -> Bool {
+        if let field, self.field != field { return false }
+        if let key, self.key != key { return false }
+        if id == except || operation == .erase || value == nil { return false }
+        if let before, !(stamp < before) { return false }
+        return true
+    }
+}
+
 /// The work of one write transaction: record states loaded once, changes
 /// ingested, states and indexes written back once.
 struct WriteSession {
@@ -247,9 +262,7 @@ struct WriteSession {
             let seq: Int64 = row["seq"]
             let body: String = row["body"]
             let change = try Change(encoded: Array(body.utf8))
-            if change.id == except || change.operation == .erase { continue }
-            if let before, !(change.stamp < before) { continue }
-            if change.value == nil { continue }
+            guard change.isCovered(byErasureOf: field, key: key, before: before, except: except) else { continue }
             try db.cachedStatement(sql: "UPDATE change SET body = ?, purged = 1 WHERE seq = ?").execute(arguments: [change.purged.encoded, seq])
         }
     }

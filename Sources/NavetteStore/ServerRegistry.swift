@@ -518,10 +518,7 @@ public final class ServerRegistry: Sendable {
     /// Issues a single-use server nonce valid until `expiresAt`, for a node
     /// whose clock cannot be trusted.
     public func issueChallenge(expiresAt: UInt64, now: UInt64) throws -> String {
-        var rng = SystemRandomNumberGenerator()
-        let bytes = (0..<24).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        let nonce = Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let nonce = Self.newChallengeNonce()
         try queue.write { db in
             try db.execute(sql: "DELETE FROM challenge WHERE expires_at < ?", arguments: [Int64(now)])
             try db.execute(

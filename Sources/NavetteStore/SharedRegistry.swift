@@ -1,3 +1,4 @@
+import Foundation
 import Crypto
 import NavetteCore
 
@@ -117,4 +118,21 @@ extension ServerRegistry {
 
     /// The digest a code is stored under (after normalising what was typed).
     public static func enrolmentCodeDigest(_ code: String) -> String { digest(code) }
+
+    /// A new clock-free challenge: 24 random bytes in base64url.
+    public static func newChallengeNonce() -> String {
+        var rng = SystemRandomNumberGenerator()
+        let bytes = (0..<24).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    /// The server store's own node id, made of the registry's `node-id`
+    /// secret: the same for every process sharing the registry.
+    public static func serverNodeID(secret bytes: [UInt8]) -> NodeID {
+        NodeID(rawValue: bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+    }
+
+    /// The name and size of that secret.
+    public static let serverNodeSecret = (name: "node-id", bytes: 8)
 }

@@ -34,17 +34,25 @@ struct ServerDataOptions: ParsableArguments {
         }
     }
 
+    /// The admin commands' logger: warnings and errors only.
+    static let adminLogger = {
+        var l = Logger(label: "navette.admin")
+        l.logLevel = .warning
+        return l
+    }()
+
     /// Runs `body` with the server over its storage (also while `navette
     /// serve` runs on it: every write is a transaction).
-    func withServer<T: Sendable>(_ body: (SyncServer) async throws -> T) async throws -> T {
-        let logger = {
-            var l = Logger(label: "navette.admin")
-            l.logLevel = .warning
-            return l
-        }()
-        let configuration = ServerConfiguration(wallClock: RecordStore.systemMillis)
+    ///
+    /// - Parameter creating: make the storage when the data directory holds
+    ///   none (`navette serve`); the admin commands refuse an empty one.
+    func withServer<T: Sendable>(
+        configuration: ServerConfiguration = ServerConfiguration(wallClock: RecordStore.systemMillis),
+        logger: Logger = Self.adminLogger, creating: Bool = false, _ body: (SyncServer) async throws -> T
+    ) async throws -> T {
         if let data {
-            guard FileManager.default.fileExists(atPath: (data as NSString).appendingPathComponent(ServerRegistry.fileName)) else {
+            guard creating || FileManager.default.fileExists(atPath: (data as NSString).appendingPathComponent(ServerRegistry.fileName))
+            else {
                 throw CLIError("\(data) holds no server; start one with 'navette serve --data \(data)'")
             }
             let server = try await refusing { try await SyncServer.open(directory: data, configuration: configuration, logger: logger) }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Logging
-import NavettePostgres
 import NavetteServer
 import NavetteStore
 
@@ -51,16 +50,7 @@ extension Navette {
                 configuration.publicAuthority = url.port.map { $0 == defaultPort ? h : "\(h):\($0)" } ?? h
             }
             let tls = tlsCert.map { HTTPServer.TLSFiles(certificate: $0, key: tlsKey!) }
-            if let data = storage.data {
-                let server = try await refusing { try await SyncServer.open(directory: data, configuration: configuration, logger: logger) }
-                try await HTTPServer.serve(server: server, tls: tls, logger: logger) { url in
-                    printFlushed("listening on \(url)")
-                }
-                return
-            }
-            let config = configuration
-            try await withPostgres(storage.databaseURL!, logger: logger) { store in
-                let server = try await SyncServer.start(records: store.records, registry: store.registry, configuration: config, logger: logger)
+            try await storage.withServer(configuration: configuration, logger: logger, creating: true) { server in
                 try await HTTPServer.serve(server: server, tls: tls, logger: logger) { url in
                     printFlushed("listening on \(url)")
                 }

@@ -218,6 +218,12 @@ struct CommandLineTests {
         try await expectRefusal(["import", "@dir", bad], mentions: "line 4 is not a change")
     }
 
+    @Test func theBenchmarkToolRefusesAnUnknownScenario() async throws {
+        let tool = URL(fileURLWithPath: NavetteProcess.executable).deletingLastPathComponent().appendingPathComponent("navette-bench").path
+        let r = try await NavetteProcess.run(executable: tool, ["--quick", "--only", "server,servers"])
+        #expect(r.status != 0 && r.stderr.contains("'--only' takes") && r.stderr.contains("not servers"), "\(r.stderr)")
+    }
+
     @Test func theBenchmarkToolRunsItsQuickFormAndWritesJSON() async throws {
         let tool = URL(fileURLWithPath: NavetteProcess.executable).deletingLastPathComponent().appendingPathComponent("navette-bench").path
         let out = dir.appending("bench.json")

@@ -23,9 +23,7 @@ struct ScaleOutTests {
     static func administer(_ sql: String) async throws {
         let url = postgres!
         let quiet = Logger(label: "scale-out") { _ in SwiftLogNoOpLogHandler() }
-        let c = try await PostgresConnection.connect(
-            configuration: .init(host: url.host, port: url.port, username: url.user, password: url.password, database: url.database, tls: .disable),
-            id: 1, logger: quiet)
+        let c = try await PostgresConnection.connect(configuration: url.connectionConfiguration, id: 1, logger: quiet)
         do {
             try await c.query(PostgresQuery(unsafeSQL: sql), logger: quiet)
         } catch {
@@ -96,6 +94,22 @@ struct ScaleOutTests {
         #expect(r.stderr.contains(mentions), "\(r.stderr)")
         #expect(!r.stderr.contains("Zsecretpw"), "the error quotes the password")
         #expect(r.stderr.split(separator: "\n").count <= 2, "\(r.stderr)")
+    }
+
+    @Test func aLedgerFileTypedWrongIsRefusedAndChangesNothing() async throws {
+        let dir = try TemporaryDirectory(prefix: "navette-ledger")
+        defer { dir.remove() }
+        let data = dir.appending("server")
+        let (server, _) = try await Self.serve(["--data", data], publicURL: "http://127.0.0.1:1", log: dir.appending("serve.log"))
+        try await Self.stop(server)
+        let audit = try await Self.run("admin", "audit", "--data", data).stdout
+        let bad = dir.appending("ledger.txt")
+        try "# navette erasure ledger\nseeker/ok 1\nnot a ledger line\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        for (ledger, mentions) in [(bad, "line 3 is not 'collection/id"), (dir.appending("missing.txt"), "cannot read the ledger")] {
+            let r = try await Self.run("admin", "restored", "--data", data, "--ledger", ledger)
+            #expect(r.status != 0 && r.stderr.contains(mentions), "\(r.stderr)")
+        }
+        #expect(try await Self.run("admin", "audit", "--data", data).stdout == audit, "a refused restore changed the registry")
     }
 
     @Test(.enabled(if: postgres != nil, skipNote))
