@@ -14,7 +14,8 @@ public struct SyncReport: Hashable, Sendable {
     /// Changes pulled from the server, and how many were new here.
     public var pulled = 0
     public var applied = 0
-    /// HTTP exchanges made.
+    /// HTTP exchanges answered by the server. An attempt that failed below
+    /// HTTP (the connection broke) is not counted here but in ``retries``.
     public var roundTrips = 0
     /// Bytes sent and received, bodies and header fields.
     public var bytesSent = 0
@@ -64,8 +65,8 @@ public struct SyncEngine: Sendable {
     public var pushBatchBytes = 512 << 10
     /// Changes per pull page.
     public var pullPageSize = 500
-    /// Attempts per step, and the first backoff delay.
-    public var maximumAttempts = 5
+    /// Attempts per step, and the first backoff delay (see ``SyncStateMachine``).
+    public var maximumAttempts = 6
     public var baseDelay: Duration = .milliseconds(500)
     /// How the engine waits between retries (tests inject an immediate one).
     public var sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
@@ -352,7 +353,7 @@ public struct SyncEngine: Sendable {
             if let created { try learnOffset(serverCreated: created, receivedAt: receivedAt) }
             if reply.status < 400 { return (reply.status, plain, response) }
             guard let problem = Problem(body: plain) else {
-                throw SyncError(reply.status >= 500 ? .transport : .refused, "the server answered \(reply.status)")
+                throw SyncError(reply.status >= 500 ? .transport : .refused, "the server answered \(reply.status)", status: reply.status)
             }
             switch problem.type {
             case .clockSkew where attempt == 0 && created != nil:
@@ -373,7 +374,7 @@ public struct SyncEngine: Sendable {
                 throw SyncError(
                     problem.status >= 500 || problem.type == .rateLimited ? .transport : .refused,
                     "\(problem.type.code): \(problem.detail ?? problem.type.title)", problem: problem.type.code,
-                    reason: problem.extensions["reason"]?.stringValue)
+                    reason: problem.extensions["reason"]?.stringValue, status: reply.status)
             }
         }
         throw SyncError(.clock, "the server still finds this laptop's clock wrong; check the date and time settings")

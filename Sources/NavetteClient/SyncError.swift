@@ -33,16 +33,25 @@ public struct SyncError: Error, Hashable, Sendable, CustomStringConvertible {
     /// For `refused`: the problem's `reason` member, when it has one
     /// (`cursor-expired` says `restored` or `compacted`).
     public var reason: String?
+    /// The HTTP status of the server's answer, when the server answered;
+    /// `nil` when the exchange failed below HTTP (no connection, or it broke).
+    public var status: Int?
 
-    public init(_ code: Code, _ message: String, problem: String? = nil, reason: String? = nil) {
+    public init(_ code: Code, _ message: String, problem: String? = nil, reason: String? = nil, status: Int? = nil) {
         self.code = code
         self.message = message
         self.problem = problem
         self.reason = reason
+        self.status = status
     }
 
     public var description: String { message }
 
     /// Whether retrying later may succeed: the network, or a server error.
     public var isTransient: Bool { code == .transport }
+
+    /// Whether the exchange failed below HTTP: the server could not be
+    /// reached or the connection broke, with no answer from the server. A
+    /// server that answered with an error (5xx, rate-limited) is busy: not this.
+    public var isConnectionFailure: Bool { code == .transport && status == nil }
 }

@@ -1,7 +1,7 @@
 /// The decisions of one sync, as a pure state machine: push batches until
 /// none is pending, then pull pages until none is left; on a transient
-/// failure, wait with exponential backoff and retry the same step; give up
-/// after a number of attempts. ``SyncEngine`` performs its actions.
+/// failure, retry the same step (at once after a first broken connection,
+/// then with exponential backoff); give up after a number of attempts. ``SyncEngine`` performs its actions.
 ///
 /// ```swift
 /// var machine = SyncStateMachine()
@@ -34,7 +34,7 @@ public struct SyncStateMachine: Sendable {
     public var baseDelay: Duration
     var state = State.idle
 
-    public init(maximumAttempts: Int = 5, baseDelay: Duration = .milliseconds(500)) {
+    public init(maximumAttempts: Int = 6, baseDelay: Duration = .milliseconds(500)) {
         self.maximumAttempts = maximumAttempts
         self.baseDelay = baseDelay
     }
@@ -63,8 +63,15 @@ public struct SyncStateMachine: Sendable {
         return .finish
     }
 
-    /// A step failed. Transient failures (the network, a server error) are
-    /// retried after a delay; the others end the sync.
+    /// A step failed. Transient failures are retried after a delay; the
+    /// others end the sync.
+    ///
+    /// - A broken connection (``SyncError/isConnectionFailure``) is retried
+    ///   at once the first time: the link dropped, and a new connection is
+    ///   all it takes. If that fails too, the retries back off: `baseDelay`,
+    ///   then twice as long each time.
+    /// - A server that answered with an error (5xx, rate-limited) is busy:
+    ///   every retry backs off, from `baseDelay`.
     public mutating func failed(_ error: SyncError, isTransient: Bool) -> Action {
         guard case .running(let phase, let attempt) = state else { preconditionFailure("Invalid state \(state)") }
         guard isTransient, attempt < maximumAttempts else {
@@ -72,6 +79,9 @@ public struct SyncStateMachine: Sendable {
             return .fail(error)
         }
         state = .waiting(phase, attempt: attempt)
+        if error.isConnectionFailure {
+            return .wait(attempt == 1 ? .zero : baseDelay * (1 << (attempt - 2)))
+        }
         return .wait(baseDelay * (1 << (attempt - 1)))
     }
 

@@ -67,13 +67,15 @@ struct InterruptedSyncTests {
             var a = try Laptop(1, clock: s.clock, logs: s.logs)
             defer { a.dir.remove() }
             try await a.engine.enrol(server: url, code: try s.code())
-            a.engine.sleep = { _ in }
+            let waits = Mutex<[Duration]>([])
+            a.engine.sleep = { d in waits.withLock { $0.append(d) } }
             a.engine.maximumAttempts = 3
             _ = try a.store.createRecord("seeker", [.set("agency", "069-lyon-3")])
             proxy.cutAfter(bytes: 10, direction: .toServer)
             await #expect {
                 _ = try await a.engine.sync()
-            } throws: { ($0 as? SyncError)?.code == .transport }
+            } throws: { ($0 as? SyncError)?.code == .transport && ($0 as? SyncError)?.isConnectionFailure == true }
+            #expect(waits.withLock { $0 } == [.zero, a.engine.baseDelay], "a broken connection is retried at once, then after the backoff")
             #expect(try a.store.status().pending == 1, "nothing is lost: the change waits for the next sync")
             proxy.heal()
             #expect(try await a.engine.sync().pushed == 1)
