@@ -54,16 +54,30 @@ public final class RecordStore: Sendable {
     /// The path of the SQLite file, or `":memory:"`.
     public let path: String
     let queue: DatabaseQueue
+    /// Checkpoints the WAL in the background (file stores only).
+    let checkpointer: Checkpointer?
     private let state: Mutex<(identity: NodeIdentity, clockOffset: Int64)>
+
+    /// The WAL's length, in pages, past which a commit of the store's own
+    /// connection checkpoints inline: only if the background
+    /// ``Checkpointer`` falls this far behind (SQLite's default is 1,000).
+    static let inlineCheckpointPages = 10_000
 
     private init(queue: DatabaseQueue, path: String, identity: NodeIdentity, configuration: Configuration) throws {
         self.queue = queue
         self.path = path
         self.configuration = configuration
+        self.checkpointer = path == ":memory:" ? nil : try Checkpointer(path: path, configuration: Self.baseConfiguration(wal: true))
         let offset = try queue.read { db in
             try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'sync.clockOffset'").flatMap { Int64($0) }
         }
         self.state = Mutex((identity, offset ?? 0))
+    }
+
+    deinit {
+        // The checkpointer's connection closes first, so that the store's own
+        // is the last: closing it copies the WAL into the file and removes it.
+        checkpointer?.stop()
     }
 
     /// The node's corrected wall time: its clock plus the offset learned
@@ -164,7 +178,10 @@ public final class RecordStore: Sendable {
         return try RecordStore(queue: queue, path: ":memory:", identity: identity, configuration: configuration)
     }
 
-    static func baseConfiguration(wal: Bool) -> GRDB.Configuration {
+    /// - Parameter backgroundCheckpoints: a ``Checkpointer`` runs beside
+    ///   this connection, which then checkpoints inline only past
+    ///   ``inlineCheckpointPages``.
+    static func baseConfiguration(wal: Bool, backgroundCheckpoints: Bool = false) -> GRDB.Configuration {
         var config = GRDB.Configuration()
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
@@ -175,12 +192,15 @@ public final class RecordStore: Sendable {
             // Durable when a transaction returns; deleted content overwritten.
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA secure_delete = ON")
+            if wal, backgroundCheckpoints {
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(inlineCheckpointPages)")
+            }
         }
         return config
     }
 
     static func makeQueue(path: String) throws -> DatabaseQueue {
-        try DatabaseQueue(path: path, configuration: baseConfiguration(wal: true))
+        try DatabaseQueue(path: path, configuration: baseConfiguration(wal: true, backgroundCheckpoints: true))
     }
 
     static func initialise(_ queue: DatabaseQueue, identity: NodeIdentity) throws {
