@@ -1,7 +1,8 @@
 /// The decisions of one sync, as a pure state machine: push batches until
 /// none is pending, then pull pages until none is left; on a transient
 /// failure, retry the same step (at once after a first broken connection,
-/// then with exponential backoff); give up after a number of attempts. ``SyncEngine`` performs its actions.
+/// then with exponential backoff); give up after a number of attempts.
+/// ``SyncEngine`` performs its actions.
 ///
 /// ```swift
 /// var machine = SyncStateMachine()

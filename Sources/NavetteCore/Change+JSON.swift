@@ -133,9 +133,7 @@ extension Change {
         func member(_ name: StaticString) {
             if !first { out.append(UInt8(ascii: ",")) }
             first = false
-            out.append(UInt8(ascii: "\""))
-            name.withUTF8Buffer { out.append(contentsOf: $0) }
-            out.append(contentsOf: "\":".utf8)
+            JSONValue.writeMemberName(name, to: &out)
         }
         out.append(UInt8(ascii: "{"))
         // Members in the order of their names' UTF-8 bytes.

@@ -105,6 +105,14 @@ public enum JSONValue: Hashable, Sendable {
         a.utf8.lexicographicallyPrecedes(b.utf8)
     }
 
+    /// Writes `"name":`, for writers that emit members in canonical order
+    /// themselves (names that need no escaping).
+    static func writeMemberName(_ name: StaticString, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { out.append(contentsOf: $0) }
+        out.append(contentsOf: "\":".utf8)
+    }
+
     /// Writes `s` quoted and minimally escaped. Byte by byte is exact for
     /// UTF-8: the characters escaped are ASCII, and every byte of a
     /// multi-byte sequence is 0x80 or above.

@@ -47,11 +47,7 @@ extension RecordState {
     public var storedBytes: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(512)
-        func key(_ name: StaticString) {
-            out.append(UInt8(ascii: "\""))
-            name.withUTF8Buffer { out.append(contentsOf: $0) }
-            out.append(contentsOf: "\":".utf8)
-        }
+        func key(_ name: StaticString) { JSONValue.writeMemberName(name, to: &out) }
         func comma() { out.append(UInt8(ascii: ",")) }
         func string(_ text: String) { JSONValue.writeString(text, to: &out) }
         func stamp(_ s: Stamp) {

@@ -312,11 +312,7 @@ public struct PostgresRecords: ServerRecords {
                     }
                 }
             }
-            // A record not loaded through the session is unknown: its views may have changed.
-            let viewsChanged = dirty.contains { ref in
-                guard let before = loaded[ref] else { return true }
-                return before.map { RecordLinks.viewInputs(of: ref, $0, store.schema) } != RecordLinks.viewInputs(of: ref, states[ref]!, store.schema)
-            }
+            let viewsChanged = RecordLinks.viewsChanged(dirty, loaded: loaded, states: states, store.schema)
             try await c.query(
                 """
                 UPDATE \(unescaped: store.log.head) SET last = \(last), clock = \(clock.last.description), counter = \(Int64(counter)),

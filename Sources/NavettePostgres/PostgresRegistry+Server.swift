@@ -209,15 +209,13 @@ extension PostgresRegistry {
         }
     }
 
-    public func issueChallenge(expiresAt: UInt64, now: UInt64) async throws -> String {
-        let nonce = ServerRegistry.newChallengeNonce()
+    public func issueChallenge(_ nonce: String, expiresAt: UInt64, now: UInt64) async throws {
         let challenges = t("challenge")
         try await transaction(client, logger) { c in
             try await c.query("DELETE FROM \(unescaped: challenges) WHERE expires_at < \(Int64(now))", logger: logger)
             try await c.query(
                 "INSERT INTO \(unescaped: challenges) (nonce, expires_at) VALUES (\(nonce), \(Int64(expiresAt)))", logger: logger)
         }
-        return nonce
     }
 
     public func isChallenge(_ nonce: String, now: UInt64) async throws -> Bool {

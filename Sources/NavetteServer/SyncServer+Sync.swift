@@ -246,7 +246,8 @@ extension SyncServer {
     /// whatever its `created` (RFC 9421 §5, `Accept-Signature`).
     func challenge(_ request: IncomingRequest) async throws -> OutgoingResponse {
         let expires = nowMillis + Self.challengeLifetime
-        let nonce = try await shared.issueChallenge(expiresAt: expires, now: nowMillis)
+        let nonce = Base64URL.nonce(bytes: 24)
+        try await shared.issueChallenge(nonce, expiresAt: expires, now: nowMillis)
         let body = JSONValue.object(["nonce": .string(nonce), "expiresAt": .int(Int64(expires))]).canonicalBytes
         var out = respond(200, body, to: request.parts)
         let components = SigningProfile.requestComponents(hasBody: true).map(\.description).joined(separator: " ")

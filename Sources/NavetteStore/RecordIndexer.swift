@@ -112,9 +112,25 @@ public enum RecordLinks {
     /// Everything views read of a record (its agency, its links, whether it
     /// is erased), as one string: two states with the same inputs are in the
     /// same views.
-    public static func viewInputs(of ref: RecordRef, _ s: RecordState, _ schema: Schema) -> String {
+    static func viewInputs(of ref: RecordRef, _ s: RecordState, _ schema: Schema) -> String {
         let links = links(of: ref, s, schema).map { "\($0.role)=\($0.value)" }.sorted().joined(separator: ",")
         return "\(agency(of: ref, s, schema) ?? "-")|\(s.isErased)|\(links)"
+    }
+
+    /// Whether a write moves the view generation on: whether any record it
+    /// changed now reads differently to views than it did when loaded.
+    ///
+    /// - Parameters:
+    ///   - loaded: each record as the write loaded it (`.some(nil)`: it was
+    ///     new). A record absent from it is unknown, so counts as changed.
+    ///   - states: each changed record as the write leaves it.
+    public static func viewsChanged(
+        _ changed: some Sequence<RecordRef>, loaded: [RecordRef: RecordState?], states: [RecordRef: RecordState], _ schema: Schema
+    ) -> Bool {
+        changed.contains { ref in
+            guard let before = loaded[ref], let after = states[ref] else { return true }
+            return before.map { viewInputs(of: ref, $0, schema) } != viewInputs(of: ref, after, schema)
+        }
     }
 
     /// Decodes a record state as a store keeps it (stored states may exceed

@@ -178,9 +178,9 @@ struct WriteSession {
     let db: Database
     let schema: Schema
     var states: [RecordRef: RecordState] = [:]
-    /// What views read of each record as loaded (absent: not loaded through
-    /// ``state(_:)``, so unknown).
-    var viewInputs: [RecordRef: String] = [:]
+    /// Each record as loaded through ``state(_:)`` (`.some(nil)`: new), to
+    /// tell whether the write changed what views read of it.
+    var loaded: [RecordRef: RecordState?] = [:]
     var dirty: Set<RecordRef> = []
     var erasedSomething = false
 
@@ -191,10 +191,10 @@ struct WriteSession {
 
     mutating func state(_ ref: RecordRef) throws -> RecordState {
         if let s = states[ref] { return s }
-        let loaded = try RecordStore.loadState(db, ref)
-        let s = loaded ?? RecordState()
+        let stored = try RecordStore.loadState(db, ref)
+        let s = stored ?? RecordState()
         states[ref] = s
-        viewInputs[ref] = loaded.map { RecordLinks.viewInputs(of: ref, $0, schema) } ?? ""
+        loaded[ref] = .some(stored)
         return s
     }
 
@@ -270,7 +270,7 @@ struct WriteSession {
     /// Writes back every state this session changed, with its index row,
     /// and moves the store's view generation on if what views read changed.
     func flush() throws {
-        if dirty.contains(where: { viewInputs[$0] != RecordLinks.viewInputs(of: $0, states[$0]!, schema) }) {
+        if RecordLinks.viewsChanged(dirty, loaded: loaded, states: states, schema) {
             try RecordStore.moveViewGeneration(db)
         }
         for ref in dirty {

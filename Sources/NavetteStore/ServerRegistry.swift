@@ -515,16 +515,14 @@ public final class ServerRegistry: Sendable {
 
     // MARK: - Clock-free challenges
 
-    /// Issues a single-use server nonce valid until `expiresAt`, for a node
-    /// whose clock cannot be trusted.
-    public func issueChallenge(expiresAt: UInt64, now: UInt64) throws -> String {
-        let nonce = Self.newChallengeNonce()
+    /// Keeps `nonce` as a single-use challenge valid until `expiresAt`, for
+    /// a node whose clock cannot be trusted.
+    public func issueChallenge(_ nonce: String, expiresAt: UInt64, now: UInt64) throws {
         try queue.write { db in
             try db.execute(sql: "DELETE FROM challenge WHERE expires_at < ?", arguments: [Int64(now)])
             try db.execute(
                 sql: "INSERT INTO challenge (nonce, expires_at) VALUES (?, ?)", arguments: [nonce, Int64(expiresAt)])
         }
-        return nonce
     }
 
     /// Whether `nonce` is a live, unused challenge.

@@ -1,4 +1,3 @@
-import Foundation
 import Crypto
 import NavetteCore
 
@@ -79,8 +78,9 @@ public protocol SharedRegistry: Sendable {
     ) async throws
     /// The answer already given to `batch` from `node`, if any.
     func batchResponse(node: NodeID, batch: String) async throws -> [UInt8]?
-    /// Issues a single-use server nonce for a node whose clock is wrong.
-    func issueChallenge(expiresAt: UInt64, now: UInt64) async throws -> String
+    /// Keeps `nonce`, made by the server, as a single-use challenge valid
+    /// until `expiresAt`, for a node whose clock is wrong.
+    func issueChallenge(_ nonce: String, expiresAt: UInt64, now: UInt64) async throws
     /// Whether `nonce` is a live, unused challenge.
     func isChallenge(_ nonce: String, now: UInt64) async throws -> Bool
     /// Uses a challenge up; `false` when it was already used.
@@ -118,14 +118,6 @@ extension ServerRegistry {
 
     /// The digest a code is stored under (after normalising what was typed).
     public static func enrolmentCodeDigest(_ code: String) -> String { digest(code) }
-
-    /// A new clock-free challenge: 24 random bytes in base64url.
-    public static func newChallengeNonce() -> String {
-        var rng = SystemRandomNumberGenerator()
-        let bytes = (0..<24).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
 
     /// The server store's own node id, made of the registry's `node-id`
     /// secret: the same for every process sharing the registry.

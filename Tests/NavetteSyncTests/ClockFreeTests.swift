@@ -50,7 +50,8 @@ struct ClockFreeTests {
             let report = try await engine.sync()
             #expect(report.roundTrips >= 3, "skew, skew, challenge, then the request signed with the challenge")
             // A challenge is single-use.
-            let nonce = try await s.server.shared.issueChallenge(expiresAt: s.clock.millis + 60_000, now: s.clock.millis)
+            let nonce = Base64URL.nonce(bytes: 24)
+            try await s.server.shared.issueChallenge(nonce, expiresAt: s.clock.millis + 60_000, now: s.clock.millis)
             #expect(try await s.server.shared.consumeChallenge(nonce))
             #expect(try await !s.server.shared.consumeChallenge(nonce))
         }

@@ -196,7 +196,6 @@ struct Bench: AsyncParsableCommand {
             let engine = SyncEngine(store: store, key: try NodeKey.create(directory: node), logger: logger)
             let code = try await server.shared.issueCode(agency: agency, counsellor: "c1", name: nil, expiresAt: RecordStore.systemMillis() + 600_000, actor: "bench", now: RecordStore.systemMillis())
             try await engine.enrol(server: url, code: code)
-            let rssBefore = peakRSSMegabytes()
             let t = ContinuousClock.now
             let boot = try await engine.sync()
             let bootTime = seconds(ContinuousClock.now - t)
@@ -214,7 +213,6 @@ struct Bench: AsyncParsableCommand {
                 baseline: ["gzip export bytes": Double(gz)], baselineName: "gzip of the canonical export of the same view",
                 ratio: Double(bootBytes) / Double(gz), goal: "bytes ≤ 1.2× baseline; peak RSS ≤ 64 MB (process, server included)",
                 met: Double(bootBytes) <= 1.2 * Double(gz)))
-            _ = rssBefore
             // The same counsellor's second laptop, as a process of its own, so
             // that the node's memory is measured without the server's.
             let nodeProcess = try NodeProcess(dir: dir.appending("laptop-process"), server: url,
