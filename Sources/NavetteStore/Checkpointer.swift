@@ -34,6 +34,12 @@ final class Checkpointer: Sendable {
         }
     }
 
+    /// Runs `body` while this checkpointer runs no checkpoint (after the one
+    /// under way, if any): SQLite refuses a checkpoint while another runs.
+    func pausing(_ body: () throws -> Void) throws {
+        try connection.withLock { _ in try body() }
+    }
+
     /// Waits for a checkpoint under way, then closes the connection: after
     /// it returns, this checkpointer touches the file no more.
     func stop() {

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import NavetteCore
 
@@ -143,11 +144,30 @@ extension RecordStore {
     }
 
     /// Checkpoints the WAL into the main file and truncates it to zero bytes.
+    ///
+    /// SQLite refuses, at once and whatever the busy timeout, a checkpoint
+    /// while another connection runs one (`SQLITE_BUSY`): this store's
+    /// background ``Checkpointer``, which is paused meanwhile, or another
+    /// process's store on the same file, which is waited out for up to
+    /// ``truncateWALPatience``.
     public func truncateWAL() throws {
-        try queue.writeWithoutTransaction { db in
-            _ = try db.checkpoint(.truncate)
+        let truncate = { try self.queue.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) } }
+        let deadline = ContinuousClock.now + Self.truncateWALPatience
+        var pauseMilliseconds = 1
+        while true {
+            do {
+                if let checkpointer { try checkpointer.pausing(truncate) } else { try truncate() }
+                return
+            } catch let error as DatabaseError where error.resultCode.primaryResultCode == .SQLITE_BUSY {
+                guard ContinuousClock.now < deadline else { throw error }
+                usleep(useconds_t(pauseMilliseconds * 1_000))
+                pauseMilliseconds = min(pauseMilliseconds * 2, 20)
+            }
         }
     }
+
+    /// How long ``truncateWAL()`` waits for other connections' checkpoints.
+    static let truncateWALPatience = Duration.seconds(10)
 
     static func saveClock(_ db: Database, _ clock: Timestamp, counter: UInt64?) throws {
         try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'clock'").execute(arguments: [clock.description])

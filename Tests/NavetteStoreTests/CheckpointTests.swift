@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import NavetteCore
 import NavetteStore
 import NavetteTesting
@@ -47,5 +48,46 @@ struct CheckpointTests {
         try FileManager.default.copyItem(atPath: RecordStore.storePath(directory: node), toPath: RecordStore.storePath(directory: copy))
         let reopened = try RecordStore.open(directory: copy)
         #expect(try reopened.list("seeker").count == 50)
+    }
+
+    /// SQLite refuses a checkpoint while another connection runs one, at
+    /// once and whatever the busy timeout (SQLITE_BUSY). An erasure ends
+    /// with a truncating checkpoint, and another connection to the file may
+    /// be checkpointing then: the background checkpointer, or a command run
+    /// while the node syncs. The erasure, committed, must not fail for it.
+    @Test func aTruncatingCheckpointWaitsForAnotherConnectionsCheckpoint() throws {
+        let disk = try DiskStore(1)
+        defer { disk.done() }
+        let other = try RecordStore.open(directory: disk.dir.appending("node"))
+        let peer = try RecordStore.inMemory(identity: identity(2))
+        let done = Atomic<Bool>(false)
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 2) { k in
+            if k == 1 {
+                // The other connection checkpoints whatever the WAL holds.
+                while !done.load(ordering: .acquiring) {
+                    do { try other.truncateWAL() } catch { failures.withLock { $0.append("the other connection: \(error)") } }
+                }
+                return
+            }
+            defer { done.store(true, ordering: .releasing) }
+            for round in 0..<30 {
+                do {
+                    // About 400 KB into the WAL, which the other connection
+                    // then takes a while to copy.
+                    for i in 0..<20 {
+                        _ = try peer.createRecord("seeker", [
+                            .set("agency", "069-lyon-3"), .set("notes", .string(String(repeating: "\(round % 10)\(i % 10)", count: 10_000))),
+                        ])
+                    }
+                    try disk.store.pull(from: peer)
+                    try disk.store.truncateWAL()
+                } catch {
+                    failures.withLock { $0.append("round \(round): \(error)") }
+                }
+            }
+        }
+        let seen = failures.withLock { $0 }
+        #expect(seen.count == 0, "\(seen.count) truncations failed, first: \(seen.first ?? "")")
     }
 }
