@@ -5,12 +5,20 @@ import NavetteCore
 /// Keeps `record_index` in step with record states: the columns lists and
 /// filters read, and a summary of each live record.
 enum RecordIndexer {
+    /// The number of conflicting values the record shows: the sum of
+    /// ``FieldView/conflictCount`` over its fields that show conflicts, in
+    /// one pass over its slots, without building their views.
     static func conflictCount(_ s: RecordState, _ collection: String, _ schema: Schema) -> Int {
         guard let spec = schema.collection(collection), !s.isErased else { return 0 }
-        return s.fieldNames.reduce(0) { total, name in
-            guard let f = spec.field(name), f.showsConflicts else { return total }
-            return total + s.view(of: f).conflictCount
+        var total = 0
+        for (key, slot) in s.slots where slot.values.count > 1 {
+            guard let f = spec.field(key.field), f.showsConflicts else { continue }
+            // A register is its field's unkeyed slot; a map's entries are keyed.
+            guard (key.key == nil) == (f.kind != .awMap) else { continue }
+            let live = slot.values.values.reduce(0) { $0 + ($1.isTombstone ? 0 : 1) }
+            total += max(0, live - 1)
         }
+        return total
     }
 
     /// The agency a record belongs to: its `agency` field, or, for an agency
@@ -42,12 +50,16 @@ enum RecordIndexer {
         }
     }
 
-    static func update(_ db: Database, _ ref: RecordRef, _ s: RecordState, _ schema: Schema) throws {
-        try updateLinks(db, ref, s, schema)
-        guard let spec = schema.collection(ref.collection), !s.isErased, !s.isDeleted else {
-            try db.cachedStatement(sql: "DELETE FROM record_index WHERE collection = ? AND id = ?").execute(arguments: [ref.collection, ref.id])
-            return
-        }
+    /// A record's `record_index` row: what lists and filters read.
+    struct IndexRow: Equatable {
+        var agency, referent, status, seeker, session, nameKey: String?
+        var summary: String
+    }
+
+    /// The index row of a record in state `s`; `nil` when it has none
+    /// (deleted, erased, or of a collection this version does not know).
+    static func indexRow(_ ref: RecordRef, _ s: RecordState, _ schema: Schema) -> IndexRow? {
+        guard let spec = schema.collection(ref.collection), !s.isErased, !s.isDeleted else { return nil }
         func text(_ names: String...) -> String? {
             for n in names { if let v = simpleValue(s, spec, n)?.stringValue { return v } }
             return nil
@@ -57,6 +69,34 @@ enum RecordIndexer {
         let nameParts = [
             text("identity.lastName", "lastName", "title", "name"), text("identity.firstName", "firstName"),
         ].compactMap { $0 }
+        return IndexRow(
+            agency: text("agency"), referent: text("referent"), status: text("situation.status", "status"),
+            seeker: text("seeker"), session: text("session"),
+            nameKey: nameParts.isEmpty ? nil : foldForSearch(nameParts.joined(separator: " ")),
+            summary: JSONValue.object(summary).canonicalString)
+    }
+
+    /// Brings a record's index row and links in step with its state `s`.
+    ///
+    /// - Parameter before: the state they were last written for
+    ///   (`.some(nil)`: none, the record is new); when known, only what
+    ///   changed is written, so that an edit of a field no list reads
+    ///   writes no index page. `nil`: unknown, everything is rewritten.
+    static func update(_ db: Database, _ ref: RecordRef, _ s: RecordState, before: RecordState??, _ schema: Schema) throws {
+        let row = indexRow(ref, s, schema)
+        if case .some(let before) = before {
+            let linksBefore = before.map { RecordLinks.links(of: ref, $0, schema) } ?? []
+            if !linksBefore.elementsEqual(RecordLinks.links(of: ref, s, schema), by: { $0 == $1 }) {
+                try updateLinks(db, ref, s, schema)
+            }
+            if before.flatMap({ indexRow(ref, $0, schema) }) == row { return }
+        } else {
+            try updateLinks(db, ref, s, schema)
+        }
+        guard let row else {
+            try db.cachedStatement(sql: "DELETE FROM record_index WHERE collection = ? AND id = ?").execute(arguments: [ref.collection, ref.id])
+            return
+        }
         try db.cachedStatement(sql: """
                 INSERT INTO record_index (collection, id, agency, referent, status, seeker, session, name_key, summary)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -65,10 +105,7 @@ enum RecordIndexer {
                     seeker = excluded.seeker, session = excluded.session, name_key = excluded.name_key,
                     summary = excluded.summary
                 """).execute(arguments: [
-                ref.collection, ref.id, text("agency"), text("referent"), text("situation.status", "status"),
-                text("seeker"), text("session"),
-                nameParts.isEmpty ? nil : foldForSearch(nameParts.joined(separator: " ")),
-                JSONValue.object(summary).canonicalString,
+                ref.collection, ref.id, row.agency, row.referent, row.status, row.seeker, row.session, row.nameKey, row.summary,
             ])
     }
 

@@ -309,7 +309,7 @@ struct WriteSession {
                     ref.collection, ref.id, s.storedString, s.isErased, s.isDeleted, conflicts,
                     RecordIndexer.agency(of: ref, s, schema),
                 ])
-            try RecordIndexer.update(db, ref, s, schema)
+            try RecordIndexer.update(db, ref, s, before: loaded[ref], schema)
         }
     }
 }
