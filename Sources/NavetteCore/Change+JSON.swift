@@ -24,7 +24,7 @@ extension Change {
         if let value { o["value"] = value }
         if !pred.isEmpty { o["pred"] = .array(pred.map { .string($0.description) }) }
         if !seen.isEmpty {
-            o["seen"] = .object(Dictionary(uniqueKeysWithValues: seen.map { ($0.key.description, .int(Int64($0.value))) }))
+            o["seen"] = .object(Dictionary(uniqueKeysWithValues: seen.map { ($0.key.description, JSONValue.counter($0.value)) }))
         }
         if isPurged { o["purged"] = .bool(true) }
         return .object(o)
@@ -79,10 +79,10 @@ extension Change {
         if let s = o["seen"] {
             guard case .object(let entries) = s else { throw ChangeDecodingError("the member 'seen' must be an object") }
             for (k, v) in entries {
-                guard let node = NodeID(k), let n = v.intValue, n >= 0 else {
+                guard let node = NodeID(k), let n = v.counterValue else {
                     throw ChangeDecodingError("the member 'seen' must map node ids to counters")
                 }
-                seen[node] = UInt64(n)
+                seen[node] = n
             }
         }
         var isPurged = false
@@ -147,7 +147,7 @@ extension Change {
         member("record"); JSONValue.writeString(record, to: &out)
         if !seen.isEmpty {
             member("seen")
-            JSONValue.object(Dictionary(uniqueKeysWithValues: seen.map { ($0.key.description, .int(Int64($0.value))) })).write(to: &out)
+            JSONValue.object(Dictionary(uniqueKeysWithValues: seen.map { ($0.key.description, JSONValue.counter($0.value)) })).write(to: &out)
         }
         member("time"); JSONValue.writeString(time.description, to: &out)
         if let value { member("value"); value.write(to: &out) }

@@ -77,7 +77,7 @@ public enum JSONValue: Hashable, Sendable {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
-        case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .int(let i): DirectWriter.decimal(i, to: &out)
         case .number(let n): out.append(contentsOf: n.utf8)
         case .string(let s): JSONValue.writeString(s, to: &out)
         case .array(let a):
@@ -99,10 +99,37 @@ public enum JSONValue: Hashable, Sendable {
         }
     }
 
+    /// A change counter (ids allow 1 to 20 digits, so up to `UInt64.max`):
+    /// an integer, or past `Int64.max` the number as written, which
+    /// canonical JSON keeps as it is.
+    public static func counter(_ c: UInt64) -> JSONValue {
+        c <= UInt64(Int64.max) ? .int(Int64(c)) : .number(String(c))
+    }
+
+    /// The counter this value holds (see ``counter(_:)``): a non-negative
+    /// integer up to `UInt64.max`; `nil` for anything else.
+    public var counterValue: UInt64? {
+        switch self {
+        case .int(let i) where i >= 0: UInt64(i)
+        // A JSON number has no '+', no leading zero: UInt64 reads only digits here.
+        case .number(let n) where n.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }): UInt64(n)
+        default: nil
+        }
+    }
+
     /// Orders strings by their UTF-8 bytes, which is the order canonical
     /// JSON uses for object keys (and Navette for records).
     public static func utf8Less(_ a: String, _ b: String) -> Bool {
-        a.utf8.lexicographicallyPrecedes(b.utf8)
+        // On the strings' contiguous UTF-8 where they have it (native and
+        // small strings), not byte by byte through the generic iterator.
+        let fast = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y -> Bool in
+                for i in 0..<min(x.count, y.count) where x[i] != y[i] { return x[i] < y[i] }
+                return x.count < y.count
+            }
+        }
+        if let fast, let result = fast { return result }
+        return a.utf8.lexicographicallyPrecedes(b.utf8)
     }
 
     /// Writes `"name":`, for writers that emit members in canonical order

@@ -46,6 +46,11 @@ public struct ChangeID: Hashable, Comparable, Sendable, CustomStringConvertible 
 
     /// Parses `<16 hex digits>-<decimal counter>`; `nil` for anything else.
     public init?(_ text: some StringProtocol) {
+        self.init(utf8: text.utf8)
+    }
+
+    /// Parses `<16 hex digits>-<decimal counter>` from its UTF-8 bytes.
+    init?(utf8: some Collection<UInt8>) {
         // One pass over the bytes: 16 lowercase hex digits, a dash, then a
         // decimal counter of 1 to 20 digits, above 0, with no leading zero.
         var origin: UInt64 = 0
@@ -53,7 +58,7 @@ public struct ChangeID: Hashable, Comparable, Sendable, CustomStringConvertible 
         var position = 0
         var digits = 0
         var leadingZero = false
-        for b in text.utf8 {
+        for b in utf8 {
             if position < 16 {
                 guard let d = hexDigit(b) else { return nil }
                 origin = origin << 4 | d
@@ -107,5 +112,49 @@ func hex16(_ v: UInt64) -> String {
     return String(unsafeUninitializedCapacity: 16) { buffer in
         for i in 0..<16 { buffer[i] = digits[Int((v >> (60 - 4 * UInt64(i))) & 0xF)] }
         return 16
+    }
+}
+
+/// Byte writers for the direct encoders (stored states, changes): the text
+/// forms of ids, times and integers, with no `String` built.
+enum DirectWriter {
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Appends the 16 lowercase hex digits of `v` (``hex16(_:)``).
+    static func hex16(_ v: UInt64, to out: inout [UInt8]) {
+        for i in 0..<16 { out.append(hexDigits[Int((v >> (60 - 4 * UInt64(i))) & 0xF)]) }
+    }
+
+    /// Appends `v` in decimal, as `String(v)` writes it.
+    static func decimal(_ v: UInt64, to out: inout [UInt8]) {
+        let start = out.count
+        var rest = v
+        repeat {
+            out.append(UInt8(ascii: "0") + UInt8(rest % 10))
+            rest /= 10
+        } while rest > 0
+        out[start...].reverse()
+    }
+
+    /// Appends `v` in decimal, as `String(v)` writes it.
+    static func decimal(_ v: Int64, to out: inout [UInt8]) {
+        if v < 0 { out.append(UInt8(ascii: "-")) }
+        decimal(v.magnitude, to: &out)
+    }
+
+    /// Appends `"<id>"`: the quoted text of a change id, `<node>-<counter>`.
+    static func quoted(_ id: ChangeID, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        hex16(id.origin.rawValue, to: &out)
+        out.append(UInt8(ascii: "-"))
+        decimal(id.counter, to: &out)
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends the quoted 16 hex digits of a time or a node id.
+    static func quotedHex16(_ v: UInt64, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        hex16(v, to: &out)
+        out.append(UInt8(ascii: "\""))
     }
 }

@@ -52,9 +52,9 @@ extension RecordState {
         func string(_ text: String) { JSONValue.writeString(text, to: &out) }
         func stamp(_ s: Stamp) {
             out.append(UInt8(ascii: "["))
-            string(s.time.description)
+            DirectWriter.quotedHex16(s.time.rawValue, to: &out)
             comma()
-            string(s.node.description)
+            DirectWriter.quotedHex16(s.node.rawValue, to: &out)
             out.append(UInt8(ascii: "]"))
         }
         /// Opens a slot's or erasure's object with its field and key.
@@ -70,11 +70,11 @@ extension RecordState {
         }
         func counters(_ vv: [NodeID: UInt64]) {
             out.append(UInt8(ascii: "{"))
-            for (i, node) in vv.keys.sorted().enumerated() {
+            for (i, (node, counter)) in vv.sorted(by: { $0.key < $1.key }).enumerated() {
                 if i > 0 { comma() }
-                string(node.description)
+                DirectWriter.quotedHex16(node.rawValue, to: &out)
                 out.append(UInt8(ascii: ":"))
-                JSONValue.int(Int64(vv[node]!)).write(to: &out)
+                DirectWriter.decimal(counter, to: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
@@ -94,21 +94,20 @@ extension RecordState {
         if !erasures.isEmpty {
             key("e")
             out.append(UInt8(ascii: "["))
-            for (i, k) in erasures.keys.sorted().enumerated() {
+            for (i, (k, t)) in erasures.sorted(by: { $0.key < $1.key }).enumerated() {
                 if i > 0 { comma() }
                 openSlot(k)
                 comma()
                 key("t")
-                stamp(erasures[k]!)
+                stamp(t)
                 out.append(UInt8(ascii: "}"))
             }
             out.append(contentsOf: "],".utf8)
         }
         key("s")
         out.append(UInt8(ascii: "["))
-        for (i, k) in slots.keys.sorted().enumerated() {
+        for (i, (k, slot)) in slots.sorted(by: { $0.key < $1.key }).enumerated() {
             if i > 0 { comma() }
-            let slot = slots[k]!
             openSlot(k)
             if !slot.superseded.isEmpty {
                 comma()
@@ -116,7 +115,7 @@ extension RecordState {
                 out.append(UInt8(ascii: "["))
                 for (j, id) in slot.superseded.sorted().enumerated() {
                     if j > 0 { comma() }
-                    string(id.description)
+                    DirectWriter.quoted(id, to: &out)
                 }
                 out.append(UInt8(ascii: "]"))
             }
@@ -127,9 +126,9 @@ extension RecordState {
                 for (j, v) in slot.values.values.sorted(by: { $0.id < $1.id }).enumerated() {
                     if j > 0 { comma() }
                     out.append(UInt8(ascii: "["))
-                    string(v.id.description)
+                    DirectWriter.quoted(v.id, to: &out)
                     comma()
-                    string(v.time.description)
+                    DirectWriter.quotedHex16(v.time.rawValue, to: &out)
                     if let value = v.value {
                         comma()
                         value.write(to: &out)
@@ -196,7 +195,7 @@ private func stamp(_ v: JSONValue, _ bad: () -> ChangeDecodingError) throws -> S
 }
 
 private func vvJSON(_ vv: [NodeID: UInt64]) -> JSONValue {
-    .object(Dictionary(uniqueKeysWithValues: vv.map { ($0.key.description, JSONValue.int(Int64($0.value))) }))
+    .object(Dictionary(uniqueKeysWithValues: vv.map { ($0.key.description, JSONValue.counter($0.value)) }))
 }
 
 private func vv(_ v: JSONValue?, _ bad: () -> ChangeDecodingError) throws -> [NodeID: UInt64] {
@@ -204,8 +203,8 @@ private func vv(_ v: JSONValue?, _ bad: () -> ChangeDecodingError) throws -> [No
     guard let o = v.objectValue else { throw bad() }
     var out: [NodeID: UInt64] = [:]
     for (k, c) in o {
-        guard let node = NodeID(k), let n = c.intValue, n >= 0 else { throw bad() }
-        out[node] = UInt64(n)
+        guard let node = NodeID(k), let n = c.counterValue else { throw bad() }
+        out[node] = n
     }
     return out
 }

@@ -340,6 +340,6 @@ extension RecordStore {
     /// Decodes a stored record state (stored states may exceed the limits
     /// of a peer's message, so this parse has looser ones).
     static func decodeState(_ text: String) throws -> RecordState {
-        try RecordState(json: try JSONValue(parsing: text, limits: .init(maximumBytes: 1 << 30)))
+        try RecordState(storedBytes: Array(text.utf8), limits: .init(maximumBytes: 1 << 30))
     }
 }

@@ -189,6 +189,7 @@ enum ServerThroughput {
         let (bare, bareURL) = try spawn(["--bare"])
         defer { bare.terminate(); bare.waitUntilExit() }
         let bareTally = Tally()
+        let bareBefore = usage(bare.processIdentifier)
         let bareDeadline = ContinuousClock.now + duration
         let bareStart = ContinuousClock.now
         await withTaskGroup(of: Void.self) { group in
@@ -202,24 +203,43 @@ enum ServerThroughput {
                 }
             }
         }
-        let bareRate = Double(bareTally.count.withLock { $0 }) / seconds(ContinuousClock.now - bareStart)
-        // Each sync here is two signed exchanges (push, pull): two verifications and two signatures.
+        let bareRequests = Double(bareTally.count.withLock { $0 })
+        let bareRate = bareRequests / seconds(ContinuousClock.now - bareStart)
+        let bareCPU = (usage(bare.processIdentifier).cpu - bareBefore.cpu) / max(bareRequests, 1)
+        let sign = try signMicroseconds()
+        // Each sync here is two signed exchanges (push, pull): two HTTP
+        // requests, two verifications and two signatures at the least.
+        let floor = 2 * bareCPU + 2 * (verify + sign) / 1e6
         let ratio = cpuPerSync / (verify / 1e6)
         var figures: [String: Double] = [
             "syncs/s": syncs / elapsed, "p99 latency ms": all.isEmpty ? 0 : percentile(all, 0.99) * 1000,
             "server CPU ms/sync": cpuPerSync * 1000, "server peak RSS MB": after.rssMB,
             "errors": Double(tally.errors.withLock { $0 }),
+            "server CPU per sync ÷ floor": cpuPerSync / floor,
         ]
         if case .postgres = storage { figures["PostgreSQL CPU ms/sync"] = databaseCPUPerSync * 1000 }
         return [
             Scenario(
                 id: id, what: "\(count) nodes, signed incremental syncs (edit, push, pull) for \(Int(seconds(duration))) s, \(what)",
                 figures: figures,
-                baseline: ["Ed25519 verify µs": verify, "bare endpoint requests/s": bareRate],
-                baselineName: "one Ed25519 verification; a bare Hummingbird endpoint",
+                baseline: [
+                    "Ed25519 verify µs": verify, "Ed25519 sign µs": sign, "bare endpoint requests/s": bareRate,
+                    "bare endpoint CPU µs/request": bareCPU * 1e6, "floor ms/sync": floor * 1000,
+                ],
+                baselineName: "one Ed25519 verification; a bare Hummingbird endpoint; the floor of a sync (2 bare requests, 2 verifications, 2 signatures)",
                 ratio: ratio, goal: "server CPU per sync ≤ 4 verifications; RSS ≤ 150 MB at 200 nodes",
                 met: ratio <= 4 && (count < 200 || after.rssMB <= 150)),
         ]
+    }
+
+    /// Microseconds one Ed25519 signature takes here.
+    static func signMicroseconds() throws -> Double {
+        let key = Curve25519.Signing.PrivateKey()
+        let message = Array(repeating: UInt8(7), count: 400)
+        let n = 2_000
+        let t = ContinuousClock.now
+        for _ in 0..<n { _ = try key.signature(for: message) }
+        return seconds(ContinuousClock.now - t) / Double(n) * 1e6
     }
 
     /// `--serve DIR`: the server for the scenario.

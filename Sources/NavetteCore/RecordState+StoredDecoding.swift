@@ -1,0 +1,259 @@
+extension RecordState {
+    /// Decodes a stored state (``storedBytes``) in one pass over its bytes,
+    /// with no JSON tree built: a store reads a state on every edit and for
+    /// every record a batch touches.
+    ///
+    /// The result, and what is refused, are those of
+    /// `RecordState(json: JSONValue(parsing: bytes, limits: limits))`: the
+    /// same strict JSON (duplicate keys, depth, size, UTF-8), members in any
+    /// order, unknown members skipped.
+    ///
+    /// - Throws: ``JSONParsingError`` or ``ChangeDecodingError`` when the
+    ///   stored state is damaged.
+    public init(storedBytes bytes: [UInt8], limits: JSONParsingLimits) throws {
+        guard bytes.count <= limits.maximumBytes else {
+            throw JSONParsingError(
+                code: "too-large", message: "the JSON text is larger than \(limits.maximumBytes) bytes", offset: 0)
+        }
+        var reader = StoredStateReader(parser: StrictJSONParser(bytes: bytes, limits: limits))
+        do {
+            self = try reader.document()
+        } catch is ChangeDecodingError {
+            // Damaged in its structure: the tree decoder defines what, if
+            // anything, such a state holds (an erased state's other members
+            // are not read, for one).
+            self = try RecordState(json: JSONValue(parsing: bytes, limits: limits))
+        }
+    }
+}
+
+/// The reader behind ``RecordState/init(storedBytes:limits:)``. Depths are
+/// those the tree parser counts: the state is at depth 1, its slots at 3,
+/// a slot's values at 5.
+struct StoredStateReader {
+    var parser: StrictJSONParser
+
+    private var bytes: [UInt8] { parser.bytes }
+
+    func bad() -> ChangeDecodingError { ChangeDecodingError("a stored record state is damaged") }
+
+    mutating func document() throws -> RecordState {
+        var state = RecordState()
+        var erasedAt: Stamp?
+        parser.skipWhitespace()
+        guard peek() == UInt8(ascii: "{") else {
+            // Not an object: the JSON must still be valid before it is refused.
+            _ = try parser.parseDocument()
+            throw bad()
+        }
+        try object(depth: 1) { r, key in
+            switch key {
+            case "x": erasedAt = try r.stamp(depth: 2)
+            case "s":
+                try r.arrayOrSkip(depth: 2) { r in
+                    let (key, slot) = try r.slot(depth: 3)
+                    state.slots[key] = slot
+                }
+            case "w": state.writers = try r.counters(depth: 2)
+            case "d": state.deletions = try r.counters(depth: 2)
+            case "e":
+                try r.arrayOrSkip(depth: 2) { r in
+                    var field: String?, slotKey: String?, time: Stamp?
+                    try r.objectOrBad(depth: 3) { r, key in
+                        switch key {
+                        case "f": field = try r.value(depth: 3).stringValue
+                        case "k": slotKey = try r.value(depth: 3).stringValue
+                        case "t": time = try r.stamp(depth: 4)
+                        default: _ = try r.value(depth: 3)
+                        }
+                    }
+                    guard let field, let time else { throw r.bad() }
+                    state.erasures[SlotKey(field: field, key: slotKey)] = time
+                }
+            default: _ = try r.value(depth: 1)
+            }
+        }
+        parser.skipWhitespace()
+        guard parser.i == bytes.count else {
+            throw parser.fail("trailing-content", "unexpected content after the JSON value")
+        }
+        if let erasedAt {
+            state = RecordState()
+            state.erasedAt = erasedAt
+        }
+        return state
+    }
+
+    /// A slot: `f` (required), `k`, `v` (values) and `p` (superseded ids).
+    mutating func slot(depth: Int) throws -> (SlotKey, SlotState) {
+        var field: String?, key: String?
+        var slot = SlotState()
+        try objectOrBad(depth: depth) { r, name in
+            switch name {
+            case "f": field = try r.value(depth: depth).stringValue
+            case "k": key = try r.value(depth: depth).stringValue
+            case "v":
+                try r.arrayOrSkip(depth: depth + 1) { r in
+                    let v = try r.slotValue(depth: depth + 2)
+                    slot.values[v.id] = v
+                }
+            case "p":
+                try r.arrayOrSkip(depth: depth + 1) { r in
+                    guard let id = try r.changeID(depth: depth + 1) else { throw r.bad() }
+                    slot.superseded.insert(id)
+                }
+            default: _ = try r.value(depth: depth)
+            }
+        }
+        guard let field else { throw bad() }
+        return (SlotKey(field: field, key: key), slot)
+    }
+
+    /// `[id, time]` or `[id, time, value]`; elements past the third are read
+    /// and ignored, as the tree decoder does.
+    mutating func slotValue(depth: Int) throws -> SlotValue {
+        guard peek() == UInt8(ascii: "[") else {
+            _ = try value(depth: depth - 1)
+            throw bad()
+        }
+        var id: ChangeID?, time: Timestamp?, value: JSONValue?
+        var index = 0
+        var malformed = false
+        try array(depth: depth) { r in
+            switch index {
+            case 0: id = try r.changeID(depth: depth); malformed = malformed || id == nil
+            case 1: time = try r.timestamp(depth: depth); malformed = malformed || time == nil
+            case 2: value = try r.value(depth: depth)
+            default: _ = try r.value(depth: depth)
+            }
+            index += 1
+        }
+        guard !malformed, let id, let time else { throw bad() }
+        return SlotValue(id: id, time: time, value: value)
+    }
+
+    /// `[time, node]`.
+    mutating func stamp(depth: Int) throws -> Stamp {
+        let v = try value(depth: depth - 1)
+        guard let a = v.arrayValue, a.count == 2, let t = a[0].stringValue.flatMap(Timestamp.init),
+            let n = a[1].stringValue.flatMap(NodeID.init)
+        else { throw bad() }
+        return Stamp(time: t, node: n)
+    }
+
+    /// `{node: counter}` with counters ≥ 0.
+    mutating func counters(depth: Int) throws -> [NodeID: UInt64] {
+        var out: [NodeID: UInt64] = [:]
+        try objectOrBad(depth: depth) { r, key in
+            let c = try r.value(depth: depth)
+            guard let node = NodeID(key), let n = c.counterValue else { throw r.bad() }
+            out[node] = n
+        }
+        return out
+    }
+
+    /// A string that must be a change id: `nil` if it is not one (or not a
+    /// string). Plain strings are read in place, escaped ones decoded.
+    mutating func changeID(depth: Int) throws -> ChangeID? {
+        if let range = plainString() { return ChangeID(utf8: bytes[range]) }
+        return try value(depth: depth).stringValue.flatMap(ChangeID.init)
+    }
+
+    mutating func timestamp(depth: Int) throws -> Timestamp? {
+        if let range = plainString() { return parseHex16(bytes[range]).map(Timestamp.init(rawValue:)) }
+        return try value(depth: depth).stringValue.flatMap(Timestamp.init)
+    }
+
+    /// If a string with nothing escaped and only printable ASCII starts
+    /// here, consumes it and returns the range of its content.
+    mutating func plainString() -> Range<Int>? {
+        parser.skipWhitespace()
+        guard peek() == UInt8(ascii: "\"") else { return nil }
+        var j = parser.i + 1
+        while j < bytes.count, j - parser.i <= parser.limits.maximumStringBytes {
+            let b = bytes[j]
+            guard b >= 0x20, b < 0x80, b != UInt8(ascii: "\\") else { return nil }
+            if b == UInt8(ascii: "\"") {
+                defer { parser.i = j + 1 }
+                return (parser.i + 1)..<j
+            }
+            j += 1
+        }
+        return nil
+    }
+
+    /// Any JSON value, as the tree parser reads it at `depth`.
+    mutating func value(depth: Int) throws -> JSONValue {
+        parser.skipWhitespace()
+        return try parser.parseValue(depth: depth)
+    }
+
+    func peek() -> UInt8? { parser.i < bytes.count ? bytes[parser.i] : nil }
+
+    /// An object's members, each read by `member`; an object is required.
+    mutating func objectOrBad(depth: Int, _ member: (inout Self, String) throws -> Void) throws {
+        parser.skipWhitespace()
+        guard peek() == UInt8(ascii: "{") else {
+            _ = try value(depth: depth - 1)
+            throw bad()
+        }
+        try object(depth: depth, member)
+    }
+
+    /// An array's elements, each read by `element`; anything else is read
+    /// and ignored, as the tree decoder ignores a member that is not an array.
+    mutating func arrayOrSkip(depth: Int, _ element: (inout Self) throws -> Void) throws {
+        parser.skipWhitespace()
+        guard peek() == UInt8(ascii: "[") else {
+            _ = try value(depth: depth - 1)
+            return
+        }
+        try array(depth: depth, element)
+    }
+
+    mutating func object(depth: Int, _ member: (inout Self, String) throws -> Void) throws {
+        guard depth <= parser.limits.maximumDepth else {
+            throw parser.fail("too-deep", "JSON nesting is deeper than \(parser.limits.maximumDepth) levels")
+        }
+        parser.i += 1
+        var seen: Set<String> = []
+        parser.skipWhitespace()
+        if peek() == UInt8(ascii: "}") { parser.i += 1; return }
+        while true {
+            parser.skipWhitespace()
+            guard peek() == UInt8(ascii: "\"") else { throw parser.fail("unexpected-character", "expected an object key") }
+            let keyOffset = parser.i
+            let key = try parser.parseString()
+            guard seen.insert(key).inserted else {
+                throw JSONParsingError(code: "duplicate-key", message: "an object repeats a key", offset: keyOffset)
+            }
+            parser.skipWhitespace()
+            guard peek() == UInt8(ascii: ":") else { throw parser.fail("unexpected-character", "expected ':'") }
+            parser.i += 1
+            try member(&self, key)
+            parser.skipWhitespace()
+            guard let b = peek() else { throw parser.fail("truncated", "the JSON text ends inside an object") }
+            if b == UInt8(ascii: ",") { parser.i += 1; continue }
+            if b == UInt8(ascii: "}") { parser.i += 1; return }
+            throw parser.fail("unexpected-character", "expected ',' or '}'")
+        }
+    }
+
+    mutating func array(depth: Int, _ element: (inout Self) throws -> Void) throws {
+        guard depth <= parser.limits.maximumDepth else {
+            throw parser.fail("too-deep", "JSON nesting is deeper than \(parser.limits.maximumDepth) levels")
+        }
+        parser.i += 1
+        parser.skipWhitespace()
+        if peek() == UInt8(ascii: "]") { parser.i += 1; return }
+        while true {
+            parser.skipWhitespace()
+            try element(&self)
+            parser.skipWhitespace()
+            guard let b = peek() else { throw parser.fail("truncated", "the JSON text ends inside an array") }
+            if b == UInt8(ascii: ",") { parser.i += 1; continue }
+            if b == UInt8(ascii: "]") { parser.i += 1; return }
+            throw parser.fail("unexpected-character", "expected ',' or ']'")
+        }
+    }
+}
