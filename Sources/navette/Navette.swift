@@ -9,9 +9,25 @@ import NavetteStore
 struct Navette: AsyncParsableCommand {
     /// Runs the command; a refusal is one line on standard error and a
     /// non-zero exit (1 for a refused operation, 64 for a usage error).
+    /// Keeps a laptop's process small (its goal is 64 MB at peak). glibc's
+    /// malloc otherwise gives each thread that allocates an arena of its
+    /// own, and, once a large block is freed, serves blocks of that size
+    /// from the heap rather than mmap, so freed pull pages stay resident.
+    /// Two arenas and a fixed 128 KB mmap threshold took the node-memory
+    /// benchmark's peak from 73 to 58 MB (`docs/performance.md`). The
+    /// server keeps glibc's defaults: its many threads allocate at once.
+    static func keepNodeMemorySmall() {
+        #if os(Linux)
+        // glibc's <malloc.h>: M_ARENA_MAX is -8, M_MMAP_THRESHOLD is -3.
+        _ = glibcMallopt(-8, 2)
+        _ = glibcMallopt(-3, 128 * 1024)
+        #endif
+    }
+
     static func main() async {
         do {
             var command = try parseAsRoot()
+            if !(command is Serve) { keepNodeMemorySmall() }
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -104,3 +120,8 @@ func refusing<T>(_ body: () async throws -> T) async throws -> T {
 func printFlushed(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
+
+#if os(Linux)
+/// glibc's `mallopt`, which the Glibc module does not export (`<malloc.h>`).
+@_silgen_name("mallopt") private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+#endif

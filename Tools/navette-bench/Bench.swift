@@ -32,7 +32,7 @@ struct Bench: AsyncParsableCommand {
         help: "Also run the server scenario on this PostgreSQL database with 1 and 2 server processes (default: $NAVETTE_POSTGRES_URL).")
     var postgres: String?
     @Option(
-        help: "Run only these scenarios, comma-separated: local-write, apply, sync (bootstrap to poor links), server, server-postgres.")
+        help: "Run only these scenarios, comma-separated: local-write, apply, sync (bootstrap to node memory), poor-link, server, server-postgres.")
     var only: String?
     @Option(name: .customLong("serve-postgres"), help: "Internal: run as a server of the PostgreSQL scenarios.") var servePostgres: String?
     @Option(help: "Internal: the tables' prefix of --serve-postgres.") var prefix = "bench"
@@ -45,14 +45,16 @@ struct Bench: AsyncParsableCommand {
         var results: [Scenario] = []
         let dir = try TemporaryDirectory(prefix: "navette-bench")
         defer { dir.remove() }
-        let groups = ["local-write", "apply", "sync", "server", "server-postgres"]
+        let groups = ["local-write", "apply", "sync", "poor-link", "server", "server-postgres"]
         let chosen = Set(only.map { $0.split(separator: ",").map(String.init) } ?? groups)
         guard chosen.isSubset(of: groups) else {
             throw ValidationError("'--only' takes \(groups.joined(separator: ", ")), not \(chosen.subtracting(groups).sorted().joined(separator: ", ")).")
         }
         if chosen.contains("local-write") { results.append(try localWrite(dir)) }
         if chosen.contains("apply") { results.append(try apply(dir)) }
-        if chosen.contains("sync") { results += try await sync(dir) }
+        if chosen.contains("sync") || chosen.contains("poor-link") {
+            results += try await sync(dir, scenarios: chosen.contains("sync"), poorLinks: chosen.contains("poor-link"))
+        }
         let serverNodes = nodes ?? (quick ? 20 : 200)
         let serverTime = Duration.seconds(duration ?? (quick ? 5 : 30))
         if chosen.contains("server") { results += try await ServerThroughput.run(nodes: serverNodes, duration: serverTime, dir: dir, seed: seed) }
@@ -168,7 +170,11 @@ struct Bench: AsyncParsableCommand {
 
     // MARK: - 3–5. Over loopback: wire bytes, no-op sync, bootstrap, catch-up
 
-    func sync(_ dir: TemporaryDirectory) async throws -> [Scenario] {
+    /// - Parameters:
+    ///   - scenarios: runs bootstrap, no-op sync, wire bytes, catch-up and
+    ///     node memory;
+    ///   - poorLinks: runs the poor-link scenarios (minutes of emulated links).
+    func sync(_ dir: TemporaryDirectory, scenarios: Bool, poorLinks: Bool) async throws -> [Scenario] {
         let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
         let seekers = quick ? 700 : 7_000
         let sizes = AgencyDataset.Sizes(
@@ -190,90 +196,94 @@ struct Bench: AsyncParsableCommand {
             defer { group.cancelAll() }
             var out: [Scenario] = []
 
-            // A counsellor's laptop: c1 follows about seekers ÷ 20 files.
-            let node = dir.appending("laptop")
-            let store = try RecordStore.create(directory: node, identity: NodeIdentity(node: NodeID(rawValue: 0xB0), name: "bench", agency: "x"))
-            let engine = SyncEngine(store: store, key: try NodeKey.create(directory: node), logger: logger)
-            let code = try await server.shared.issueCode(agency: agency, counsellor: "c1", name: nil, expiresAt: RecordStore.systemMillis() + 600_000, actor: "bench", now: RecordStore.systemMillis())
-            try await engine.enrol(server: url, code: code)
-            let t = ContinuousClock.now
-            let boot = try await engine.sync()
-            let bootTime = seconds(ContinuousClock.now - t)
-            let held = try store.list("seeker").count
-            let export = try store.exportCanonical()
-            let gz = BodyEncoding.compress(Array(export.utf8))?.count ?? export.utf8.count
-            let bootBytes = boot.bytesSent + boot.bytesReceived
-            let (statesGz, untimedGz) = try Self.snapshotWeight(store)
-            out.append(Scenario(
-                id: "bootstrap", what: "first sync of a counsellor following \(held) seekers (\(boot.snapshots) files)",
-                figures: [
-                    "seconds": bootTime, "bytes": Double(bootBytes), "round trips": Double(boot.roundTrips), "peak RSS MB": peakRSSMegabytes(),
-                    "gzip states bytes": Double(statesGz), "gzip states without value times bytes": Double(untimedGz),
-                ],
-                baseline: ["gzip export bytes": Double(gz)], baselineName: "gzip of the canonical export of the same view",
-                ratio: Double(bootBytes) / Double(gz), goal: "bytes ≤ 1.2× baseline; peak RSS ≤ 64 MB (process, server included)",
-                met: Double(bootBytes) <= 1.2 * Double(gz)))
-            // The same counsellor's second laptop, as a process of its own, so
-            // that the node's memory is measured without the server's.
-            let nodeProcess = try NodeProcess(dir: dir.appending("laptop-process"), server: url,
-                code: try await server.shared.issueCode(agency: agency, counsellor: "c1", name: nil, expiresAt: RecordStore.systemMillis() + 600_000, actor: "bench", now: RecordStore.systemMillis()))
-            try nodeProcess.sync()
+            if scenarios {
+                // A counsellor's laptop: c1 follows about seekers ÷ 20 files.
+                let node = dir.appending("laptop")
+                let store = try RecordStore.create(directory: node, identity: NodeIdentity(node: NodeID(rawValue: 0xB0), name: "bench", agency: "x"))
+                let engine = SyncEngine(store: store, key: try NodeKey.create(directory: node), logger: logger)
+                let code = try await server.shared.issueCode(agency: agency, counsellor: "c1", name: nil, expiresAt: RecordStore.systemMillis() + 600_000, actor: "bench", now: RecordStore.systemMillis())
+                try await engine.enrol(server: url, code: code)
+                let t = ContinuousClock.now
+                let boot = try await engine.sync()
+                let bootTime = seconds(ContinuousClock.now - t)
+                let held = try store.list("seeker").count
+                let export = try store.exportCanonical()
+                let gz = BodyEncoding.compress(Array(export.utf8))?.count ?? export.utf8.count
+                let bootBytes = boot.bytesSent + boot.bytesReceived
+                let (statesGz, untimedGz) = try Self.snapshotWeight(store)
+                out.append(Scenario(
+                    id: "bootstrap", what: "first sync of a counsellor following \(held) seekers (\(boot.snapshots) files)",
+                    figures: [
+                        "seconds": bootTime, "bytes": Double(bootBytes), "round trips": Double(boot.roundTrips), "peak RSS MB": peakRSSMegabytes(),
+                        "gzip states bytes": Double(statesGz), "gzip states without value times bytes": Double(untimedGz),
+                    ],
+                    baseline: ["gzip export bytes": Double(gz)], baselineName: "gzip of the canonical export of the same view",
+                    ratio: Double(bootBytes) / Double(gz), goal: "bytes ≤ 1.2× baseline; peak RSS ≤ 64 MB (process, server included)",
+                    met: Double(bootBytes) <= 1.2 * Double(gz)))
+                // The same counsellor's second laptop, as a process of its own, so
+                // that the node's memory is measured without the server's.
+                let nodeProcess = try NodeProcess(dir: dir.appending("laptop-process"), server: url,
+                    code: try await server.shared.issueCode(agency: agency, counsellor: "c1", name: nil, expiresAt: RecordStore.systemMillis() + 600_000, actor: "bench", now: RecordStore.systemMillis()))
+                try nodeProcess.sync()
 
-            // No-op sync.
-            let noop = try await engine.sync()
-            out.append(Scenario(
-                id: "no-op-sync", what: "a sync with nothing to send or receive",
-                figures: ["round trips": Double(noop.roundTrips), "bytes": Double(noop.bytesSent + noop.bytesReceived)],
-                baseline: ["round trips": 1, "bytes": 1_024], baselineName: "the goal", ratio: Double(noop.bytesSent + noop.bytesReceived) / 1_024,
-                goal: "1 round trip, ≤ 1 KB", met: noop.roundTrips == 1 && noop.bytesSent + noop.bytesReceived <= 1_024))
+                // No-op sync.
+                let noop = try await engine.sync()
+                out.append(Scenario(
+                    id: "no-op-sync", what: "a sync with nothing to send or receive",
+                    figures: ["round trips": Double(noop.roundTrips), "bytes": Double(noop.bytesSent + noop.bytesReceived)],
+                    baseline: ["round trips": 1, "bytes": 1_024], baselineName: "the goal", ratio: Double(noop.bytesSent + noop.bytesReceived) / 1_024,
+                    goal: "1 round trip, ≤ 1 KB", met: noop.roundTrips == 1 && noop.bytesSent + noop.bytesReceived <= 1_024))
 
-            // A day's edits: 100 field edits on the files the counsellor follows
-            // (not the stubs of seekers in their sessions), pushed.
-            let fullView = try await server.records.view(ViewSpec(agency: agency, counsellor: "c1", agencyWide: false))
-            let ids = fullView.filter { $0.key.collection == "seeker" && !$0.value }.map(\.key.id).sorted()
-            var rng = SplitMix64(seed: seed)
-            for i in 0..<100 {
-                try store.edit("seeker", rng.pick(ids), [.set("contact.phone", .string("06 11 22 \(i)"))])
+                // A day's edits: 100 field edits on the files the counsellor follows
+                // (not the stubs of seekers in their sessions), pushed.
+                let fullView = try await server.records.view(ViewSpec(agency: agency, counsellor: "c1", agencyWide: false))
+                let ids = fullView.filter { $0.key.collection == "seeker" && !$0.value }.map(\.key.id).sorted()
+                var rng = SplitMix64(seed: seed)
+                for i in 0..<100 {
+                    try store.edit("seeker", rng.pick(ids), [.set("contact.phone", .string("06 11 22 \(i)"))])
+                }
+                let day = try await engine.sync()
+                let perChange = Double(day.bytesSent + day.bytesReceived) / 100
+                out.append(Scenario(
+                    id: "wire-bytes", what: "a day's 100 field edits pushed (compressed, signed, headers included)",
+                    figures: ["bytes": Double(day.bytesSent + day.bytesReceived), "bytes/change": perChange, "round trips": Double(day.roundTrips)],
+                    baseline: ["change bytes (canonical, uncompressed)": Double(try store.changes(after: 0).suffix(100).reduce(0) { $0 + $1.change.encoded.utf8.count }) / 100],
+                    baselineName: "one change's canonical JSON", ratio: perChange / (Double(try store.changes(after: 0).suffix(100).reduce(0) { $0 + $1.change.encoded.utf8.count }) / 100),
+                    goal: "report", met: true))
+
+                // Catch-up: the agency edits the counsellor's files while the laptop is off.
+                let editsCount = quick ? 6_000 : 60_000
+                var editor = LocalEditor(node: NodeID(rawValue: 0xC0FFEE))
+                var batch: [Change] = []
+                for i in 0..<editsCount {
+                    let id = rng.pick(ids)
+                    let s = try await server.records.state(RecordRef("seeker", id)) ?? RecordState()
+                    batch.append(try editor.change(for: .increment("unansweredContactAttempts", by: 1), collection: "seeker", record: id, state: s, wallMillis: RecordStore.systemMillis() + UInt64(i)))
+                    if batch.count == 1_000 { _ = try await server.records.apply(batch); batch = [] }
+                }
+                _ = try await server.records.apply(batch)
+                let tc = ContinuousClock.now
+                let catchUp = try await engine.sync()
+                let catchTime = seconds(ContinuousClock.now - tc)
+                out.append(Scenario(
+                    id: "catch-up", what: "\(editsCount) changes pulled after weeks off",
+                    figures: ["seconds": catchTime, "changes/s": Double(catchUp.pulled) / catchTime, "bytes": Double(catchUp.bytesReceived + catchUp.bytesSent), "round trips": Double(catchUp.roundTrips), "peak RSS MB": peakRSSMegabytes()],
+                    baseline: ["changes": Double(editsCount)], baselineName: "changes to receive", ratio: Double(catchUp.pulled) / Double(editsCount),
+                    goal: "all received; peak RSS ≤ 64 MB (process, server included)", met: catchUp.pulled == editsCount))
+                // The node process catches up too; its peak covers its bootstrap and this catch-up.
+                let tp = ContinuousClock.now
+                try nodeProcess.sync()
+                let processTime = seconds(ContinuousClock.now - tp)
+                let nodePeak = nodeProcess.peakMegabytes
+                out.append(Scenario(
+                    id: "node-memory", what: "a laptop as its own process: bootstrap of \(held) seekers, then the \(editsCount)-change catch-up",
+                    figures: ["peak RSS MB": nodePeak, "catch-up seconds": processTime],
+                    baseline: ["MB": 64], baselineName: "the goal", ratio: nodePeak / 64,
+                    goal: "node peak RSS ≤ 64 MB", met: nodePeak <= 64))
             }
-            let day = try await engine.sync()
-            let perChange = Double(day.bytesSent + day.bytesReceived) / 100
-            out.append(Scenario(
-                id: "wire-bytes", what: "a day's 100 field edits pushed (compressed, signed, headers included)",
-                figures: ["bytes": Double(day.bytesSent + day.bytesReceived), "bytes/change": perChange, "round trips": Double(day.roundTrips)],
-                baseline: ["change bytes (canonical, uncompressed)": Double(try store.changes(after: 0).suffix(100).reduce(0) { $0 + $1.change.encoded.utf8.count }) / 100],
-                baselineName: "one change's canonical JSON", ratio: perChange / (Double(try store.changes(after: 0).suffix(100).reduce(0) { $0 + $1.change.encoded.utf8.count }) / 100),
-                goal: "report", met: true))
-
-            // Catch-up: the agency edits the counsellor's files while the laptop is off.
-            let editsCount = quick ? 6_000 : 60_000
-            var editor = LocalEditor(node: NodeID(rawValue: 0xC0FFEE))
-            var batch: [Change] = []
-            for i in 0..<editsCount {
-                let id = rng.pick(ids)
-                let s = try await server.records.state(RecordRef("seeker", id)) ?? RecordState()
-                batch.append(try editor.change(for: .increment("unansweredContactAttempts", by: 1), collection: "seeker", record: id, state: s, wallMillis: RecordStore.systemMillis() + UInt64(i)))
-                if batch.count == 1_000 { _ = try await server.records.apply(batch); batch = [] }
+            if poorLinks {
+                out += try await self.poorLinks(server: server, url: url, agency: agency, dir: dir, logger: logger)
             }
-            _ = try await server.records.apply(batch)
-            let tc = ContinuousClock.now
-            let catchUp = try await engine.sync()
-            let catchTime = seconds(ContinuousClock.now - tc)
-            out.append(Scenario(
-                id: "catch-up", what: "\(editsCount) changes pulled after weeks off",
-                figures: ["seconds": catchTime, "changes/s": Double(catchUp.pulled) / catchTime, "bytes": Double(catchUp.bytesReceived + catchUp.bytesSent), "round trips": Double(catchUp.roundTrips), "peak RSS MB": peakRSSMegabytes()],
-                baseline: ["changes": Double(editsCount)], baselineName: "changes to receive", ratio: Double(catchUp.pulled) / Double(editsCount),
-                goal: "all received; peak RSS ≤ 64 MB (process, server included)", met: catchUp.pulled == editsCount))
-            // The node process catches up too; its peak covers its bootstrap and this catch-up.
-            let tp = ContinuousClock.now
-            try nodeProcess.sync()
-            let processTime = seconds(ContinuousClock.now - tp)
-            let nodePeak = nodeProcess.peakMegabytes
-            out.append(Scenario(
-                id: "node-memory", what: "a laptop as its own process: bootstrap of \(held) seekers, then the \(editsCount)-change catch-up",
-                figures: ["peak RSS MB": nodePeak, "catch-up seconds": processTime],
-                baseline: ["MB": 64], baselineName: "the goal", ratio: nodePeak / 64,
-                goal: "node peak RSS ≤ 64 MB", met: nodePeak <= 64))
-            out += try await poorLinks(server: server, url: url, agency: agency, dir: dir, logger: logger)
             return out
         }
     }
