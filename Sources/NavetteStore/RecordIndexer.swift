@@ -52,7 +52,9 @@ enum RecordIndexer {
 
     /// A record's `record_index` row: what lists and filters read.
     struct IndexRow: Equatable {
-        var agency, referent, status, seeker, session, nameKey: String?
+        /// `name` is the name as written: folded (``foldForSearch(_:)``)
+        /// only when the row is written.
+        var agency, referent, status, seeker, session, name: String?
         var summary: String
     }
 
@@ -72,7 +74,7 @@ enum RecordIndexer {
         return IndexRow(
             agency: text("agency"), referent: text("referent"), status: text("situation.status", "status"),
             seeker: text("seeker"), session: text("session"),
-            nameKey: nameParts.isEmpty ? nil : foldForSearch(nameParts.joined(separator: " ")),
+            name: nameParts.isEmpty ? nil : nameParts.joined(separator: " "),
             summary: JSONValue.object(summary).canonicalString)
     }
 
@@ -105,13 +107,17 @@ enum RecordIndexer {
                     seeker = excluded.seeker, session = excluded.session, name_key = excluded.name_key,
                     summary = excluded.summary
                 """).execute(arguments: [
-                ref.collection, ref.id, row.agency, row.referent, row.status, row.seeker, row.session, row.nameKey, row.summary,
+                ref.collection, ref.id, row.agency, row.referent, row.status, row.seeker, row.session, row.name.map(foldForSearch),
+                row.summary,
             ])
     }
 
     /// Lowercases and strips accents, so "Éloïse" is found by "eloise".
     static func foldForSearch(_ s: String) -> String {
-        s.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: Locale(identifier: "en_US_POSIX"))
+        // ASCII has no diacritics, and folds its case to lower case: done
+        // here, without a trip through ICU (most names, most searches).
+        if s.utf8.allSatisfy({ $0 < 0x80 }) { return String(decoding: s.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }, as: UTF8.self) }
+        return s.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: Locale(identifier: "en_US_POSIX"))
     }
 }
 
