@@ -142,7 +142,7 @@ extension RecordStore {
                     change.key = "\(change.time).\(change.id)"
                 }
                 try db.execute(sql: "DELETE FROM change WHERE id = ?", arguments: [id.description])
-                try WriteSession(db: db, schema: configuration.schema).insert(change)
+                _ = try WriteSession(db: db, schema: configuration.schema).insert(change)
                 touched.insert(RecordRef(change.collection, change.record))
                 out.append(change)
             }

@@ -219,11 +219,11 @@ struct WriteSession {
     }
 
     /// Applies one change and logs it. Returns `nil` for a change already held.
+    ///
+    /// The log's unique id finds a change already held: the insert is
+    /// ignored, and nothing else is done. (A change dropped because its
+    /// record is erased is never logged, so it is dropped again.)
     mutating func ingest(_ change: Change) throws -> ApplyOutcome? {
-        let seen = try db.cachedStatement(sql: "SELECT 1 FROM change WHERE id = ?")
-        if try Bool.fetchOne(seen, arguments: [change.id.description]) != nil {
-            return nil
-        }
         let ref = RecordRef(change.collection, change.record)
         var s = try state(ref)
         let outcome = s.apply(change)
@@ -234,15 +234,15 @@ struct WriteSession {
         case .dropped:
             break
         case .purgedOnArrival:
-            try insert(change.purged)
+            guard try insert(change.purged) else { return nil }
         case .applied, .notUnderstood:
-            try insert(change)
+            guard try insert(change) else { return nil }
         case .erasedScope(let scope, let before, let wholeField):
-            try insert(change)
+            guard try insert(change) else { return nil }
             try purgeLog(ref, field: scope.field, key: wholeField ? nil : scope.key, before: before)
             erasedSomething = true
         case .erasedRecord:
-            try insert(change)
+            guard try insert(change) else { return nil }
             try purgeLog(ref, field: nil, key: nil, before: nil, except: change.id)
             erasedSomething = true
         }
@@ -251,11 +251,13 @@ struct WriteSession {
         return outcome
     }
 
-    func insert(_ change: Change) throws {
+    /// Logs a change; `false` when the log already holds its id.
+    func insert(_ change: Change) throws -> Bool {
         let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO change (id, origin, time, collection, record, field, key, op, body, purged)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO NOTHING
                 """)
         try statement.execute(
             arguments: [
@@ -263,6 +265,7 @@ struct WriteSession {
                 change.collection, change.record, change.field, change.key, change.operation.name, change.encoded,
                 change.isPurged,
             ])
+        return db.changesCount > 0
     }
 
     /// Replaces stored changes' values with nothing: all of a record's
