@@ -292,7 +292,8 @@ struct WriteSession {
 
     /// Writes back every state this session changed, with its index row,
     /// and moves the store's view generation on if what views read changed.
-    func flush() throws {
+    /// What it wrote becomes what a later flush compares with.
+    mutating func flush() throws {
         if RecordLinks.viewsChanged(dirty, loaded: loaded, states: states, schema) {
             try RecordStore.moveViewGeneration(db)
         }
@@ -313,7 +314,9 @@ struct WriteSession {
                     RecordIndexer.agency(of: ref, s, schema),
                 ])
             try RecordIndexer.update(db, ref, s, before: loaded[ref], schema)
+            loaded[ref] = .some(s)
         }
+        dirty = []
     }
 }
 
