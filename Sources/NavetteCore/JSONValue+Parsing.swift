@@ -16,6 +16,13 @@ public struct JSONParsingLimits: Sendable, Hashable {
 
     /// The limits Navette uses for changes and messages.
     public static let `default` = JSONParsingLimits()
+
+    /// Refuses an input of `count` bytes if it is over ``maximumBytes``.
+    func checkSize(_ count: Int) throws {
+        guard count <= maximumBytes else {
+            throw JSONParsingError(code: "too-large", message: "the JSON text is larger than \(maximumBytes) bytes", offset: 0)
+        }
+    }
 }
 
 /// Why a JSON text was refused. The message names the rule and the byte
@@ -46,10 +53,7 @@ extension JSONValue {
     ///
     /// - Throws: ``JSONParsingError``.
     public init(parsing bytes: some Collection<UInt8>, limits: JSONParsingLimits = .default) throws {
-        guard bytes.count <= limits.maximumBytes else {
-            throw JSONParsingError(
-                code: "too-large", message: "the JSON text is larger than \(limits.maximumBytes) bytes", offset: 0)
-        }
+        try limits.checkSize(bytes.count)
         var parser = StrictJSONParser(bytes: Array(bytes), limits: limits)
         self = try parser.parseDocument()
     }
@@ -110,13 +114,30 @@ struct StrictJSONParser {
     }
 
     mutating func parseObject(depth: Int) throws -> JSONValue {
+        var members: [String: JSONValue] = [:]
+        try readObject(depth: depth) { p, key, keyOffset in
+            let value = try p.parseValue(depth: depth)
+            guard members.updateValue(value, forKey: key) == nil else { throw Self.duplicateKey(at: keyOffset) }
+        }
+        return .object(members)
+    }
+
+    mutating func parseArray(depth: Int) throws -> JSONValue {
+        var elements: [JSONValue] = []
+        try readArray(depth: depth) { p in elements.append(try p.parseValue(depth: depth)) }
+        return .array(elements)
+    }
+
+    /// Reads the object that starts here (at `{`), at nesting `depth`: for
+    /// each member, its key (and the key's offset), then `member`, which
+    /// must read the value. Refusing a repeated key is `member`'s part.
+    mutating func readObject(depth: Int, _ member: (inout Self, _ key: String, _ keyOffset: Int) throws -> Void) throws {
         guard depth <= limits.maximumDepth else {
             throw fail("too-deep", "JSON nesting is deeper than \(limits.maximumDepth) levels")
         }
         i += 1
-        var members: [String: JSONValue] = [:]
         skipWhitespace()
-        if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return }
         while true {
             skipWhitespace()
             guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else {
@@ -128,35 +149,37 @@ struct StrictJSONParser {
             guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("unexpected-character", "expected ':'") }
             i += 1
             skipWhitespace()
-            let value = try parseValue(depth: depth)
-            guard members.updateValue(value, forKey: key) == nil else {
-                throw JSONParsingError(code: "duplicate-key", message: "an object repeats a key", offset: keyOffset)
-            }
+            try member(&self, key, keyOffset)
             skipWhitespace()
             guard i < bytes.count else { throw fail("truncated", "the JSON text ends inside an object") }
             if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-            if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+            if bytes[i] == UInt8(ascii: "}") { i += 1; return }
             throw fail("unexpected-character", "expected ',' or '}'")
         }
     }
 
-    mutating func parseArray(depth: Int) throws -> JSONValue {
+    /// Reads the array that starts here (at `[`), at nesting `depth`:
+    /// `element` reads each element.
+    mutating func readArray(depth: Int, _ element: (inout Self) throws -> Void) throws {
         guard depth <= limits.maximumDepth else {
             throw fail("too-deep", "JSON nesting is deeper than \(limits.maximumDepth) levels")
         }
         i += 1
-        var elements: [JSONValue] = []
         skipWhitespace()
-        if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(elements) }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return }
         while true {
             skipWhitespace()
-            elements.append(try parseValue(depth: depth))
+            try element(&self)
             skipWhitespace()
             guard i < bytes.count else { throw fail("truncated", "the JSON text ends inside an array") }
             if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-            if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(elements) }
+            if bytes[i] == UInt8(ascii: "]") { i += 1; return }
             throw fail("unexpected-character", "expected ',' or ']'")
         }
+    }
+
+    static func duplicateKey(at offset: Int) -> JSONParsingError {
+        JSONParsingError(code: "duplicate-key", message: "an object repeats a key", offset: offset)
     }
 
     mutating func parseNumber() throws -> JSONValue {
@@ -190,21 +213,29 @@ struct StrictJSONParser {
 
     func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
 
-    mutating func parseString() throws -> String {
+    /// If the string that starts here (at its quote) is printable ASCII
+    /// with nothing escaped, within the length limit, reads it and returns
+    /// the range of its content; otherwise reads nothing.
+    mutating func plainString() -> Range<Int>? {
         let start = i
-        i += 1
-        // Most strings are plain ASCII with nothing escaped: taken in one copy.
-        var j = i
+        var j = i + 1
         while j < bytes.count, j - start <= limits.maximumStringBytes {
             let b = bytes[j]
-            guard b >= 0x20, b < 0x80, b != UInt8(ascii: "\\") else { break }
+            guard b >= 0x20, b < 0x80, b != UInt8(ascii: "\\") else { return nil }
             if b == UInt8(ascii: "\"") {
-                let text = String(decoding: bytes[i..<j], as: UTF8.self)
                 i = j + 1
-                return text
+                return (start + 1)..<j
             }
             j += 1
         }
+        return nil
+    }
+
+    mutating func parseString() throws -> String {
+        // Most strings are plain ASCII with nothing escaped: taken in one copy.
+        if let plain = plainString() { return String(decoding: bytes[plain], as: UTF8.self) }
+        let start = i
+        i += 1
         var scalars = String.UnicodeScalarView()
         while true {
             guard i < bytes.count else { throw fail("truncated", "the JSON text ends inside a string") }

@@ -108,11 +108,10 @@ func parseHex16(_ bytes: some Collection<UInt8>) -> UInt64? {
 }
 
 func hex16(_ v: UInt64) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    return String(unsafeUninitializedCapacity: 16) { buffer in
-        for i in 0..<16 { buffer[i] = digits[Int((v >> (60 - 4 * UInt64(i))) & 0xF)] }
-        return 16
-    }
+    var digits: [UInt8] = []
+    digits.reserveCapacity(16)
+    DirectWriter.hex16(v, to: &digits)
+    return String(decoding: digits, as: UTF8.self)
 }
 
 /// Byte writers for the direct encoders (stored states, changes): the text
@@ -120,7 +119,7 @@ func hex16(_ v: UInt64) -> String {
 enum DirectWriter {
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
-    /// Appends the 16 lowercase hex digits of `v` (``hex16(_:)``).
+    /// Appends the 16 lowercase hex digits of `v` (what ``hex16(_:)`` returns).
     static func hex16(_ v: UInt64, to out: inout [UInt8]) {
         for i in 0..<16 { out.append(hexDigits[Int((v >> (60 - 4 * UInt64(i))) & 0xF)]) }
     }

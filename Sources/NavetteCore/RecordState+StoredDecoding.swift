@@ -11,13 +11,10 @@ extension RecordState {
     /// - Throws: ``JSONParsingError`` or ``ChangeDecodingError`` when the
     ///   stored state is damaged.
     public init(storedBytes bytes: [UInt8], limits: JSONParsingLimits) throws {
-        guard bytes.count <= limits.maximumBytes else {
-            throw JSONParsingError(
-                code: "too-large", message: "the JSON text is larger than \(limits.maximumBytes) bytes", offset: 0)
-        }
-        var reader = StoredStateReader(parser: StrictJSONParser(bytes: bytes, limits: limits))
+        try limits.checkSize(bytes.count)
+        var parser = StrictJSONParser(bytes: bytes, limits: limits)
         do {
-            self = try reader.document()
+            self = try parser.storedState()
         } catch is ChangeDecodingError {
             // Damaged in its structure: the tree decoder defines what, if
             // anything, such a state holds (an erased state's other members
@@ -27,26 +24,22 @@ extension RecordState {
     }
 }
 
-/// The reader behind ``RecordState/init(storedBytes:limits:)``. Depths are
-/// those the tree parser counts: the state is at depth 1, its slots at 3,
-/// a slot's values at 5.
-struct StoredStateReader {
-    var parser: StrictJSONParser
-
-    private var bytes: [UInt8] { parser.bytes }
-
+/// The reader behind ``RecordState/init(storedBytes:limits:)``, on the
+/// strict parser's own loops. Depths are those the tree parser counts: the
+/// state is at depth 1, its slots at 3, a slot's values at 5.
+extension StrictJSONParser {
     func bad() -> ChangeDecodingError { ChangeDecodingError("a stored record state is damaged") }
 
-    mutating func document() throws -> RecordState {
+    mutating func storedState() throws -> RecordState {
         var state = RecordState()
         var erasedAt: Stamp?
-        parser.skipWhitespace()
+        skipWhitespace()
         guard peek() == UInt8(ascii: "{") else {
             // Not an object: the JSON must still be valid before it is refused.
-            _ = try parser.parseDocument()
+            _ = try parseDocument()
             throw bad()
         }
-        try object(depth: 1) { r, key in
+        try uniqueMembers(depth: 1) { r, key in
             switch key {
             case "x": erasedAt = try r.stamp(depth: 2)
             case "s":
@@ -73,10 +66,8 @@ struct StoredStateReader {
             default: _ = try r.value(depth: 1)
             }
         }
-        parser.skipWhitespace()
-        guard parser.i == bytes.count else {
-            throw parser.fail("trailing-content", "unexpected content after the JSON value")
-        }
+        skipWhitespace()
+        guard i == bytes.count else { throw fail("trailing-content", "unexpected content after the JSON value") }
         if let erasedAt {
             state = RecordState()
             state.erasedAt = erasedAt
@@ -119,7 +110,7 @@ struct StoredStateReader {
         var id: ChangeID?, time: Timestamp?, value: JSONValue?
         var index = 0
         var malformed = false
-        try array(depth: depth) { r in
+        try readArray(depth: depth) { r in
             switch index {
             case 0: id = try r.changeID(depth: depth); malformed = malformed || id == nil
             case 1: time = try r.timestamp(depth: depth); malformed = malformed || time == nil
@@ -155,105 +146,53 @@ struct StoredStateReader {
     /// A string that must be a change id: `nil` if it is not one (or not a
     /// string). Plain strings are read in place, escaped ones decoded.
     mutating func changeID(depth: Int) throws -> ChangeID? {
-        if let range = plainString() { return ChangeID(utf8: bytes[range]) }
+        skipWhitespace()
+        if peek() == UInt8(ascii: "\""), let range = plainString() { return ChangeID(utf8: bytes[range]) }
         return try value(depth: depth).stringValue.flatMap(ChangeID.init)
     }
 
     mutating func timestamp(depth: Int) throws -> Timestamp? {
-        if let range = plainString() { return parseHex16(bytes[range]).map(Timestamp.init(rawValue:)) }
+        skipWhitespace()
+        if peek() == UInt8(ascii: "\""), let range = plainString() { return parseHex16(bytes[range]).map(Timestamp.init(rawValue:)) }
         return try value(depth: depth).stringValue.flatMap(Timestamp.init)
-    }
-
-    /// If a string with nothing escaped and only printable ASCII starts
-    /// here, consumes it and returns the range of its content.
-    mutating func plainString() -> Range<Int>? {
-        parser.skipWhitespace()
-        guard peek() == UInt8(ascii: "\"") else { return nil }
-        var j = parser.i + 1
-        while j < bytes.count, j - parser.i <= parser.limits.maximumStringBytes {
-            let b = bytes[j]
-            guard b >= 0x20, b < 0x80, b != UInt8(ascii: "\\") else { return nil }
-            if b == UInt8(ascii: "\"") {
-                defer { parser.i = j + 1 }
-                return (parser.i + 1)..<j
-            }
-            j += 1
-        }
-        return nil
     }
 
     /// Any JSON value, as the tree parser reads it at `depth`.
     mutating func value(depth: Int) throws -> JSONValue {
-        parser.skipWhitespace()
-        return try parser.parseValue(depth: depth)
+        skipWhitespace()
+        return try parseValue(depth: depth)
     }
 
-    func peek() -> UInt8? { parser.i < bytes.count ? bytes[parser.i] : nil }
+    func peek() -> UInt8? { i < bytes.count ? bytes[i] : nil }
 
     /// An object's members, each read by `member`; an object is required.
     mutating func objectOrBad(depth: Int, _ member: (inout Self, String) throws -> Void) throws {
-        parser.skipWhitespace()
+        skipWhitespace()
         guard peek() == UInt8(ascii: "{") else {
             _ = try value(depth: depth - 1)
             throw bad()
         }
-        try object(depth: depth, member)
+        try uniqueMembers(depth: depth, member)
+    }
+
+    /// An object's members, each read by `member`, a repeated key refused
+    /// as the tree parser refuses it.
+    mutating func uniqueMembers(depth: Int, _ member: (inout Self, String) throws -> Void) throws {
+        var seen: Set<String> = []
+        try readObject(depth: depth) { p, key, keyOffset in
+            guard seen.insert(key).inserted else { throw Self.duplicateKey(at: keyOffset) }
+            try member(&p, key)
+        }
     }
 
     /// An array's elements, each read by `element`; anything else is read
     /// and ignored, as the tree decoder ignores a member that is not an array.
     mutating func arrayOrSkip(depth: Int, _ element: (inout Self) throws -> Void) throws {
-        parser.skipWhitespace()
+        skipWhitespace()
         guard peek() == UInt8(ascii: "[") else {
             _ = try value(depth: depth - 1)
             return
         }
-        try array(depth: depth, element)
-    }
-
-    mutating func object(depth: Int, _ member: (inout Self, String) throws -> Void) throws {
-        guard depth <= parser.limits.maximumDepth else {
-            throw parser.fail("too-deep", "JSON nesting is deeper than \(parser.limits.maximumDepth) levels")
-        }
-        parser.i += 1
-        var seen: Set<String> = []
-        parser.skipWhitespace()
-        if peek() == UInt8(ascii: "}") { parser.i += 1; return }
-        while true {
-            parser.skipWhitespace()
-            guard peek() == UInt8(ascii: "\"") else { throw parser.fail("unexpected-character", "expected an object key") }
-            let keyOffset = parser.i
-            let key = try parser.parseString()
-            guard seen.insert(key).inserted else {
-                throw JSONParsingError(code: "duplicate-key", message: "an object repeats a key", offset: keyOffset)
-            }
-            parser.skipWhitespace()
-            guard peek() == UInt8(ascii: ":") else { throw parser.fail("unexpected-character", "expected ':'") }
-            parser.i += 1
-            try member(&self, key)
-            parser.skipWhitespace()
-            guard let b = peek() else { throw parser.fail("truncated", "the JSON text ends inside an object") }
-            if b == UInt8(ascii: ",") { parser.i += 1; continue }
-            if b == UInt8(ascii: "}") { parser.i += 1; return }
-            throw parser.fail("unexpected-character", "expected ',' or '}'")
-        }
-    }
-
-    mutating func array(depth: Int, _ element: (inout Self) throws -> Void) throws {
-        guard depth <= parser.limits.maximumDepth else {
-            throw parser.fail("too-deep", "JSON nesting is deeper than \(parser.limits.maximumDepth) levels")
-        }
-        parser.i += 1
-        parser.skipWhitespace()
-        if peek() == UInt8(ascii: "]") { parser.i += 1; return }
-        while true {
-            parser.skipWhitespace()
-            try element(&self)
-            parser.skipWhitespace()
-            guard let b = peek() else { throw parser.fail("truncated", "the JSON text ends inside an array") }
-            if b == UInt8(ascii: ",") { parser.i += 1; continue }
-            if b == UInt8(ascii: "]") { parser.i += 1; return }
-            throw parser.fail("unexpected-character", "expected ',' or ']'")
-        }
+        try readArray(depth: depth, element)
     }
 }

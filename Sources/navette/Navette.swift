@@ -7,8 +7,6 @@ import NavetteStore
 /// The `navette` command line: a counsellor's node, its records and the demo.
 @main
 struct Navette: AsyncParsableCommand {
-    /// Runs the command; a refusal is one line on standard error and a
-    /// non-zero exit (1 for a refused operation, 64 for a usage error).
     /// Keeps a laptop's process small (its goal is 64 MB at peak). glibc's
     /// malloc otherwise gives each thread that allocates an arena of its
     /// own, and, once a large block is freed, serves blocks of that size
@@ -24,6 +22,8 @@ struct Navette: AsyncParsableCommand {
         #endif
     }
 
+    /// Runs the command; a refusal is one line on standard error and a
+    /// non-zero exit (1 for a refused operation, 64 for a usage error).
     static func main() async {
         do {
             var command = try parseAsRoot()
