@@ -62,7 +62,7 @@ let package = Package(
     targets: [
         // MARK: - Libraries (pure -> I/O)
         .target(name: "NavetteCore", dependencies: [crypto]),
-        .target(name: "NavetteStore", dependencies: ["NavetteCore", grdb, crypto]),
+        .target(name: "NavetteStore", dependencies: ["NavetteCore", grdb, sqlite, crypto]),
         .target(name: "NavetteWire", dependencies: ["NavetteCore", crypto, structuredFields, compressNIO, nioCore]),
         .target(
             name: "NavetteServer",

@@ -139,17 +139,34 @@ extension Change {
         // Members in the order of their names' UTF-8 bytes.
         member("collection"); JSONValue.writeString(collection, to: &out)
         if let field { member("field"); JSONValue.writeString(field, to: &out) }
-        member("id"); JSONValue.writeString(id.description, to: &out)
+        member("id"); DirectWriter.quoted(id, to: &out)
         if let key { member("key"); JSONValue.writeString(key, to: &out) }
         member("op"); JSONValue.writeString(operation.name, to: &out)
-        if !pred.isEmpty { member("pred"); JSONValue.array(pred.map { .string($0.description) }).write(to: &out) }
+        if !pred.isEmpty {
+            member("pred")
+            out.append(UInt8(ascii: "["))
+            for (i, p) in pred.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                DirectWriter.quoted(p, to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
         if isPurged { member("purged"); out.append(contentsOf: "true".utf8) }
         member("record"); JSONValue.writeString(record, to: &out)
         if !seen.isEmpty {
+            // Node ids are 16 fixed-width hex digits: their numeric order is
+            // the order of their text's bytes.
             member("seen")
-            JSONValue.object(Dictionary(uniqueKeysWithValues: seen.map { ($0.key.description, JSONValue.counter($0.value)) })).write(to: &out)
+            out.append(UInt8(ascii: "{"))
+            for (i, node) in seen.keys.sorted().enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                DirectWriter.quotedHex16(node.rawValue, to: &out)
+                out.append(UInt8(ascii: ":"))
+                DirectWriter.decimal(seen[node]!, to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
         }
-        member("time"); JSONValue.writeString(time.description, to: &out)
+        member("time"); DirectWriter.quotedHex16(time.rawValue, to: &out)
         if let value { member("value"); value.write(to: &out) }
         out.append(UInt8(ascii: "}"))
         return out

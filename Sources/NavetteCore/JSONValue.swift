@@ -140,14 +140,23 @@ public enum JSONValue: Hashable, Sendable {
         out.append(contentsOf: "\":".utf8)
     }
 
+    /// Appends `bytes` when none needs escaping; `false` (nothing appended)
+    /// otherwise.
+    @inline(__always)
+    private static func appendIfPlain(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) -> Bool {
+        for b in bytes where b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { return false }
+        out.append(contentsOf: bytes)
+        return true
+    }
+
     /// Writes `s` quoted and minimally escaped. Byte by byte is exact for
     /// UTF-8: the characters escaped are ASCII, and every byte of a
     /// multi-byte sequence is 0x80 or above.
     static func writeString(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            out.append(contentsOf: s.utf8)
-        } else {
+        let plain =
+            s.utf8.withContiguousStorageIfAvailable { appendIfPlain($0, to: &out) } ?? appendIfPlain(s.utf8, to: &out)
+        if !plain {
             for byte in s.utf8 {
                 switch byte {
                 case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)

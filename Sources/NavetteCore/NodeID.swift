@@ -79,7 +79,14 @@ public struct ChangeID: Hashable, Comparable, Sendable, CustomStringConvertible 
         self.init(origin: NodeID(rawValue: origin), counter: counter)
     }
 
-    public var description: String { "\(origin)-\(counter)" }
+    public var description: String {
+        var out: [UInt8] = []
+        out.reserveCapacity(37)
+        DirectWriter.hex16(origin.rawValue, to: &out)
+        out.append(UInt8(ascii: "-"))
+        DirectWriter.decimal(counter, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
 
     public static func < (a: ChangeID, b: ChangeID) -> Bool {
         (a.origin, a.counter) < (b.origin, b.counter)

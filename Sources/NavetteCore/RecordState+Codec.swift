@@ -68,6 +68,17 @@ extension RecordState {
                 string(slotKey)
             }
         }
+        func value(_ v: SlotValue) {
+            out.append(UInt8(ascii: "["))
+            DirectWriter.quoted(v.id, to: &out)
+            comma()
+            DirectWriter.quotedHex16(v.time.rawValue, to: &out)
+            if let value = v.value {
+                comma()
+                value.write(to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
         func counters(_ vv: [NodeID: UInt64]) {
             out.append(UInt8(ascii: "{"))
             for (i, (node, counter)) in vv.sorted(by: { $0.key < $1.key }).enumerated() {
@@ -109,13 +120,19 @@ extension RecordState {
         for (i, (k, slot)) in slots.sorted(by: { $0.key < $1.key }).enumerated() {
             if i > 0 { comma() }
             openSlot(k)
+            // Most slots hold one value and supersede at most one id: those
+            // are written with no sorted copy made.
             if !slot.superseded.isEmpty {
                 comma()
                 key("p")
                 out.append(UInt8(ascii: "["))
-                for (j, id) in slot.superseded.sorted().enumerated() {
-                    if j > 0 { comma() }
-                    DirectWriter.quoted(id, to: &out)
+                if slot.superseded.count == 1 {
+                    DirectWriter.quoted(slot.superseded.first!, to: &out)
+                } else {
+                    for (j, id) in slot.superseded.sorted().enumerated() {
+                        if j > 0 { comma() }
+                        DirectWriter.quoted(id, to: &out)
+                    }
                 }
                 out.append(UInt8(ascii: "]"))
             }
@@ -123,17 +140,13 @@ extension RecordState {
                 comma()
                 key("v")
                 out.append(UInt8(ascii: "["))
-                for (j, v) in slot.values.values.sorted(by: { $0.id < $1.id }).enumerated() {
-                    if j > 0 { comma() }
-                    out.append(UInt8(ascii: "["))
-                    DirectWriter.quoted(v.id, to: &out)
-                    comma()
-                    DirectWriter.quotedHex16(v.time.rawValue, to: &out)
-                    if let value = v.value {
-                        comma()
-                        value.write(to: &out)
+                if slot.values.count == 1 {
+                    value(slot.values.first!.value)
+                } else {
+                    for (j, v) in slot.values.values.sorted(by: { $0.id < $1.id }).enumerated() {
+                        if j > 0 { comma() }
+                        value(v)
                     }
-                    out.append(UInt8(ascii: "]"))
                 }
                 out.append(UInt8(ascii: "]"))
             }

@@ -26,6 +26,22 @@ public struct SlotState: Hashable, Sendable {
 
     public init() {}
 
+    /// Applies a write to this slot; `covered`: an erasure of the record
+    /// takes the write's value away.
+    mutating func apply(_ change: Change, covered: Bool) -> ApplyOutcome {
+        for p in change.pred {
+            superseded.insert(p)
+            values[p] = nil
+        }
+        guard !superseded.contains(change.id) else { return .applied }
+        if covered { return change.isPurged ? .applied : .purgedOnArrival }
+        if !change.isPurged {
+            let value: JSONValue? = change.operation == .remove ? nil : (change.value ?? .null)
+            values[change.id] = SlotValue(id: change.id, time: change.time, value: value)
+        }
+        return .applied
+    }
+
     /// The current values, ranked from the greatest stamp down.
     public var ranked: [SlotValue] { values.values.sorted { $0.stamp > $1.stamp } }
 }
@@ -122,22 +138,9 @@ public struct RecordState: Hashable, Sendable {
         case .set, .remove, .increment, .append:
             guard let slotKey = change.slot else { return .notUnderstood }
             writers[change.id.origin] = max(writers[change.id.origin, default: 0], change.id.counter)
-            var slot = slots[slotKey, default: SlotState()]
-            for p in change.pred {
-                slot.superseded.insert(p)
-                slot.values[p] = nil
-            }
-            var outcome = ApplyOutcome.applied
-            if !slot.superseded.contains(change.id) {
-                if isCovered(slotKey, change.stamp) {
-                    outcome = change.isPurged ? .applied : .purgedOnArrival
-                } else if !change.isPurged {
-                    let value: JSONValue? = change.operation == .remove ? nil : (change.value ?? .null)
-                    slot.values[change.id] = SlotValue(id: change.id, time: change.time, value: value)
-                }
-            }
-            slots[slotKey] = slot
-            return outcome
+            let covered = isCovered(slotKey, change.stamp)
+            // In place: a copy of the slot would copy its dictionaries.
+            return slots[slotKey, default: SlotState()].apply(change, covered: covered)
         case .erase:
             guard let field = change.field else {
                 self = RecordState()

@@ -117,8 +117,10 @@ enum RecordIndexer {
         // ASCII has no diacritics, and folds its case to lower case: done
         // here, without a trip through ICU (most names, most searches).
         if s.utf8.allSatisfy({ $0 < 0x80 }) { return String(decoding: s.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }, as: UTF8.self) }
-        return s.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: Locale(identifier: "en_US_POSIX"))
+        return s.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: posix)
     }
+
+    private static let posix = Locale(identifier: "en_US_POSIX")
 }
 
 /// What views are computed from, as any store indexes it: a record's agency

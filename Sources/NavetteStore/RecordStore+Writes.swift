@@ -203,19 +203,29 @@ struct WriteSession {
     var loaded: [RecordRef: RecordState?] = [:]
     var dirty: Set<RecordRef> = []
     var erasedSomething = false
+    /// The statements run per change and per record.
+    let statements: SessionStatements
 
     init(db: Database, schema: Schema) {
         self.db = db
         self.schema = schema
+        self.statements = SessionStatements(db)
     }
 
     mutating func state(_ ref: RecordRef) throws -> RecordState {
-        if let s = states[ref] { return s }
-        let stored = try RecordStore.loadState(db, ref)
-        let s = stored ?? RecordState()
-        states[ref] = s
+        try load(ref)
+        return states[ref]!
+    }
+
+    /// Reads a record's state into ``states`` unless it is there already.
+    mutating func load(_ ref: RecordRef) throws {
+        guard states[ref] == nil else { return }
+        let select = try statements(.selectState)
+        select.bind(1, ref.collection)
+        select.bind(2, ref.id)
+        let stored = try select.firstText { try RecordStore.decodeState(Array($0), of: ref) }
+        states[ref] = stored ?? RecordState()
         loaded[ref] = .some(stored)
-        return s
     }
 
     /// Applies one change and logs it. Returns `nil` for a change already held.
@@ -225,10 +235,12 @@ struct WriteSession {
     /// record is erased is never logged, so it is dropped again.)
     mutating func ingest(_ change: Change) throws -> ApplyOutcome? {
         let ref = RecordRef(change.collection, change.record)
-        var s = try state(ref)
-        let outcome = s.apply(change)
+        try load(ref)
+        // In place, where a copy would copy the record's slots. Applying is
+        // idempotent, so a change already held leaves the state as it was.
+        let outcome = states[ref]!.apply(change)
         #if NAVETTE_INTERNAL_CHECKS
-        s._checkInvariants()
+        states[ref]!._checkInvariants()
         #endif
         switch outcome {
         case .dropped:
@@ -246,26 +258,24 @@ struct WriteSession {
             try purgeLog(ref, field: nil, key: nil, before: nil, except: change.id)
             erasedSomething = true
         }
-        states[ref] = s
         dirty.insert(ref)
         return outcome
     }
 
     /// Logs a change; `false` when the log already holds its id.
     func insert(_ change: Change) throws -> Bool {
-        let statement = try db.cachedStatement(
-            sql: """
-                INSERT INTO change (id, origin, time, collection, record, field, key, op, body, purged)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (id) DO NOTHING
-                """)
-        try statement.execute(
-            arguments: [
-                change.id.description, change.id.origin.description, Int64(bitPattern: change.time.rawValue),
-                change.collection, change.record, change.field, change.key, change.operation.name, change.encoded,
-                change.isPurged,
-            ])
-        return db.changesCount > 0
+        let insert = try statements(.insertChange)
+        insert.bind(1, change.id.description)
+        insert.bind(2, change.id.origin.description)
+        insert.bind(3, Int64(bitPattern: change.time.rawValue))
+        insert.bind(4, change.collection)
+        insert.bind(5, change.record)
+        insert.bind(6, change.field)
+        insert.bind(7, change.key)
+        insert.bind(8, change.operation.name)
+        insert.bind(9, utf8: change.encodedBytes)
+        insert.bind(10, change.isPurged)
+        return try insert.run() > 0
     }
 
     /// Replaces stored changes' values with nothing: all of a record's
@@ -300,23 +310,60 @@ struct WriteSession {
         for ref in dirty {
             let s = states[ref]!
             let conflicts = RecordIndexer.conflictCount(s, ref.collection, schema)
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO record (collection, id, state, erased, deleted, conflicts, agency)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (collection, id) DO UPDATE SET
-                        state = excluded.state, erased = excluded.erased, deleted = excluded.deleted,
-                        conflicts = excluded.conflicts, agency = coalesce(excluded.agency, record.agency)
-                    """
-            ).execute(
-                arguments: [
-                    ref.collection, ref.id, s.storedString, s.isErased, s.isDeleted, conflicts,
-                    RecordIndexer.agency(of: ref, s, schema),
-                ])
+            let upsert = try statements(.upsertRecord)
+            upsert.bind(1, ref.collection)
+            upsert.bind(2, ref.id)
+            upsert.bind(3, utf8: s.storedBytes)
+            upsert.bind(4, s.isErased)
+            upsert.bind(5, s.isDeleted)
+            upsert.bind(6, Int64(conflicts))
+            upsert.bind(7, RecordIndexer.agency(of: ref, s, schema))
+            try upsert.run()
             try RecordIndexer.update(db, ref, s, before: loaded[ref], schema)
             loaded[ref] = .some(s)
         }
         dirty = []
+    }
+}
+
+/// The statements a write session runs per change or per record, prepared
+/// on first use and finalized with the session (see ``RawStatement``).
+final class SessionStatements {
+    enum Kind: Int, CaseIterable {
+        case insertChange, upsertRecord, selectState
+
+        var sql: String {
+            switch self {
+            case .insertChange:
+                """
+                INSERT INTO change (id, origin, time, collection, record, field, key, op, body, purged)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO NOTHING
+                """
+            case .upsertRecord:
+                """
+                INSERT INTO record (collection, id, state, erased, deleted, conflicts, agency)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (collection, id) DO UPDATE SET
+                    state = excluded.state, erased = excluded.erased, deleted = excluded.deleted,
+                    conflicts = excluded.conflicts, agency = coalesce(excluded.agency, record.agency)
+                """
+            case .selectState:
+                "SELECT state FROM record WHERE collection = ? AND id = ?"
+            }
+        }
+    }
+
+    private let db: Database
+    private var prepared = [RawStatement?](repeating: nil, count: Kind.allCases.count)
+
+    init(_ db: Database) { self.db = db }
+
+    func callAsFunction(_ kind: Kind) throws -> RawStatement {
+        if let statement = prepared[kind.rawValue] { return statement }
+        let statement = try RawStatement(db, kind.sql)
+        prepared[kind.rawValue] = statement
+        return statement
     }
 }
 
@@ -336,8 +383,13 @@ extension RecordStore {
             let text = try String.fetchOne(
                 db, sql: "SELECT state FROM record WHERE collection = ? AND id = ?", arguments: [ref.collection, ref.id])
         else { return nil }
+        return try decodeState(Array(text.utf8), of: ref)
+    }
+
+    /// Decodes the stored state of `ref`, or throws ``StoreError/Code/damaged``.
+    static func decodeState(_ bytes: [UInt8], of ref: RecordRef) throws -> RecordState {
         do {
-            return try decodeState(text)
+            return try RecordState(storedBytes: bytes, limits: .init(maximumBytes: 1 << 30))
         } catch {
             throw StoreError(.damaged, "the stored state of \(ref) cannot be read back")
         }
