@@ -44,9 +44,14 @@ extension RecordState {
     public var storedString: String { String(decoding: storedBytes, as: UTF8.self) }
 
     /// ``storedString`` as UTF-8 bytes.
-    public var storedBytes: [UInt8] {
+    public var storedBytes: [UInt8] { storedBytes(rawSlots: [], from: []) }
+
+    /// ``storedBytes``, with the slots of `rawSlots` (sorted by key, none
+    /// of them in ``slots``) written among this state's own as the bytes of
+    /// `source` they name: slots of a stored state left unread.
+    func storedBytes(rawSlots: [(key: SlotKey, range: Range<Int>)], from source: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(512)
+        out.reserveCapacity(512 + (rawSlots.isEmpty ? 0 : source.count))
         func key(_ name: StaticString) { JSONValue.writeMemberName(name, to: &out) }
         func comma() { out.append(UInt8(ascii: ",")) }
         func string(_ text: String) { JSONValue.writeString(text, to: &out) }
@@ -117,8 +122,17 @@ extension RecordState {
         }
         key("s")
         out.append(UInt8(ascii: "["))
-        for (i, (k, slot)) in slots.sorted(by: { $0.key < $1.key }).enumerated() {
-            if i > 0 { comma() }
+        let own = slots.sorted(by: { $0.key < $1.key })
+        var nextOwn = 0, nextRaw = 0
+        while nextOwn < own.count || nextRaw < rawSlots.count {
+            if nextOwn + nextRaw > 0 { comma() }
+            if nextOwn == own.count || (nextRaw < rawSlots.count && rawSlots[nextRaw].key < own[nextOwn].key) {
+                out.append(contentsOf: source[rawSlots[nextRaw].range])
+                nextRaw += 1
+                continue
+            }
+            let (k, slot) = own[nextOwn]
+            nextOwn += 1
             openSlot(k)
             // Most slots hold one value and supersede at most one id: those
             // are written with no sorted copy made.

@@ -30,8 +30,13 @@ extension RecordState {
 extension StrictJSONParser {
     func bad() -> ChangeDecodingError { ChangeDecodingError("a stored record state is damaged") }
 
-    mutating func storedState() throws -> RecordState {
+    mutating func storedState() throws -> RecordState { try storedState(indexingSlots: false).state }
+
+    /// The stored state; when `indexingSlots`, its slots are not read: each
+    /// slot's key and the byte range of its object are returned instead.
+    mutating func storedState(indexingSlots: Bool) throws -> (state: RecordState, slots: [(SlotKey, Range<Int>)]) {
         var state = RecordState()
+        var ranges: [(SlotKey, Range<Int>)] = []
         var erasedAt: Stamp?
         skipWhitespace()
         guard peek() == UInt8(ascii: "{") else {
@@ -42,6 +47,13 @@ extension StrictJSONParser {
         try uniqueMembers(depth: 1) { r, key in
             switch key {
             case "x": erasedAt = try r.stamp(depth: 2)
+            case "s" where indexingSlots:
+                try r.arrayOrSkip(depth: 2) { r in
+                    r.skipWhitespace()
+                    let start = r.i
+                    let key = try r.slotKey(depth: 3)
+                    ranges.append((key, start..<r.i))
+                }
             case "s":
                 try r.arrayOrSkip(depth: 2) { r in
                     let (key, slot) = try r.slot(depth: 3)
@@ -71,8 +83,72 @@ extension StrictJSONParser {
         if let erasedAt {
             state = RecordState()
             state.erasedAt = erasedAt
+            ranges = []
         }
-        return state
+        return (state, ranges)
+    }
+
+    /// A slot's key (`f`, `k`), its other members passed over unread
+    /// (``skipValue()``).
+    mutating func slotKey(depth: Int) throws -> SlotKey {
+        var field: String?, key: String?
+        skipWhitespace()
+        guard peek() == UInt8(ascii: "{") else {
+            _ = try value(depth: depth - 1)
+            throw bad()
+        }
+        // A slot has a few members: repeats are found in a list, not a set.
+        var names: [String] = []
+        try readObject(depth: depth) { r, name, offset in
+            guard !names.contains(name) else { throw Self.duplicateKey(at: offset) }
+            names.append(name)
+            switch name {
+            case "f": field = try r.value(depth: depth).stringValue
+            case "k": key = try r.value(depth: depth).stringValue
+            default: try r.skipValue()
+            }
+        }
+        guard let field else { throw bad() }
+        return SlotKey(field: field, key: key)
+    }
+
+    /// Moves past one value without reading it: only strings and nesting
+    /// are followed, nothing else is validated. For a stored slot left
+    /// unread, which is validated if it is read later.
+    mutating func skipValue() throws {
+        skipWhitespace()
+        let start = i
+        var nesting = 0
+        var inString = false
+        scan: while i < bytes.count {
+            let b = bytes[i]
+            if inString {
+                if b == UInt8(ascii: "\\") {
+                    i += 1
+                } else if b == UInt8(ascii: "\"") {
+                    inString = false
+                    if nesting == 0 { i += 1; return }
+                }
+            } else {
+                switch b {
+                case UInt8(ascii: "\""): inString = true
+                case UInt8(ascii: "{"), UInt8(ascii: "["): nesting += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    // At the outer level: the end of the enclosing value.
+                    if nesting == 0 { break scan }
+                    nesting -= 1
+                    if nesting == 0 { i += 1; return }
+                case UInt8(ascii: ","), 0x20, 0x0A, 0x0D, 0x09:
+                    if nesting == 0 { break scan }
+                default: break
+                }
+            }
+            i += 1
+        }
+        // Here only a number or a literal may end, and it may not be empty.
+        guard nesting == 0, !inString, i > start else {
+            throw fail("truncated", "the JSON text ends inside a value, or a value is missing")
+        }
     }
 
     /// A slot: `f` (required), `k`, `v` (values) and `p` (superseded ids).

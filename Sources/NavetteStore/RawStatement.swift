@@ -75,17 +75,13 @@ final class RawStatement {
         }
     }
 
-    /// Runs a query for its first row and hands `body` the text of its
-    /// first column, as bytes valid only during the call; `nil` when the
-    /// query returns no row or the column is NULL.
-    func firstText<T>(_ body: (UnsafeBufferPointer<UInt8>) throws -> T) throws -> T? {
+    /// Runs a query and hands `body` its first row, valid only during the
+    /// call; `nil` when the query returns no row.
+    func firstRow<T>(_ body: (RawRow) throws -> T) throws -> T? {
         defer { reset() }
         switch sqlite3_step(handle) {
         case SQLITE_DONE: return nil
-        case SQLITE_ROW:
-            guard let text = sqlite3_column_text(handle, 0) else { return nil }
-            let count = Int(sqlite3_column_bytes(handle, 0))
-            return try body(UnsafeBufferPointer(start: text, count: count))
+        case SQLITE_ROW: return try body(RawRow(handle: handle))
         case let code: throw failure(code)
         }
     }
@@ -100,4 +96,18 @@ final class RawStatement {
     }
 
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+}
+
+/// A row of a ``RawStatement``, valid until the statement moves on.
+struct RawRow {
+    fileprivate let handle: OpaquePointer
+
+    /// The text of a column (from 0) as bytes; `nil` for NULL.
+    func text(_ column: Int32) -> UnsafeBufferPointer<UInt8>? {
+        guard let text = sqlite3_column_text(handle, column) else { return nil }
+        return UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, column)))
+    }
+
+    /// The integer of a column (from 0); 0 for NULL.
+    func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
 }

@@ -10,16 +10,32 @@ enum RecordIndexer {
     /// one pass over its slots, without building their views.
     static func conflictCount(_ s: RecordState, _ collection: String, _ schema: Schema) -> Int {
         guard let spec = schema.collection(collection), !s.isErased else { return 0 }
-        var total = 0
-        for (key, slot) in s.slots where slot.values.count > 1 {
-            guard let f = spec.field(key.field), f.showsConflicts else { continue }
-            // A register is its field's unkeyed slot; a map's entries are keyed.
-            guard (key.key == nil) == (f.kind != .awMap) else { continue }
-            let live = slot.values.values.reduce(0) { $0 + ($1.isTombstone ? 0 : 1) }
-            total += max(0, live - 1)
-        }
-        return total
+        return s.slots.reduce(0) { $0 + conflicts($1.key, $1.value, spec) }
     }
+
+    /// The conflicting values one slot shows (`nil`: no such slot).
+    static func conflicts(_ key: SlotKey, _ slot: SlotState?, _ spec: CollectionSpec) -> Int {
+        guard let slot, slot.values.count > 1, let f = spec.field(key.field), f.showsConflicts else { return 0 }
+        // A register is its field's unkeyed slot; a map's entries are keyed.
+        guard (key.key == nil) == (f.kind != .awMap) else { return 0 }
+        let live = slot.values.values.reduce(0) { $0 + ($1.isTombstone ? 0 : 1) }
+        return max(0, live - 1)
+    }
+
+    /// Every field the index row, the links and the agency of a record of
+    /// `collection` read (``indexRow(_:_:_:)``, ``RecordLinks/links(of:_:_:)``,
+    /// ``agency(of:_:_:)``): a write reads these slots of a record, and may
+    /// leave the others unread.
+    static func fieldsRead(_ collection: String, _ schema: Schema) -> [String] {
+        var fields = ["agency", "referent", "seeker", "session"] + statusFields + lastNameFields + firstNameFields
+        fields += ["followers", "facilitators"]
+        fields += schema.collection(collection)?.summaryFields ?? []
+        return fields
+    }
+
+    static let statusFields = ["situation.status", "status"]
+    static let lastNameFields = ["identity.lastName", "lastName", "title", "name"]
+    static let firstNameFields = ["identity.firstName", "firstName"]
 
     /// The agency a record belongs to: its `agency` field, or, for an agency
     /// record, its own id. Kept for deleted records too, so that their
@@ -62,18 +78,16 @@ enum RecordIndexer {
     /// (deleted, erased, or of a collection this version does not know).
     static func indexRow(_ ref: RecordRef, _ s: RecordState, _ schema: Schema) -> IndexRow? {
         guard let spec = schema.collection(ref.collection), !s.isErased, !s.isDeleted else { return nil }
-        func text(_ names: String...) -> String? {
+        func text(_ names: [String]) -> String? {
             for n in names { if let v = simpleValue(s, spec, n)?.stringValue { return v } }
             return nil
         }
         var summary: [String: JSONValue] = [:]
         for name in spec.summaryFields { summary[name] = simpleValue(s, spec, name) }
-        let nameParts = [
-            text("identity.lastName", "lastName", "title", "name"), text("identity.firstName", "firstName"),
-        ].compactMap { $0 }
+        let nameParts = [text(lastNameFields), text(firstNameFields)].compactMap { $0 }
         return IndexRow(
-            agency: text("agency"), referent: text("referent"), status: text("situation.status", "status"),
-            seeker: text("seeker"), session: text("session"),
+            agency: text(["agency"]), referent: text(["referent"]), status: text(statusFields),
+            seeker: text(["seeker"]), session: text(["session"]),
             name: nameParts.isEmpty ? nil : nameParts.joined(separator: " "),
             summary: JSONValue.object(summary).canonicalString)
     }

@@ -155,8 +155,7 @@ extension RecordStore {
                 {
                     state.apply(try Change(encoded: Array((row["body"] as String).utf8)))
                 }
-                session.states[ref] = state
-                session.dirty.insert(ref)
+                session.replace(ref, with: state)
             }
             try session.flush()
             try RecordStore.saveClock(db, clock.last, counter: nil)

@@ -159,8 +159,7 @@ extension RecordStore {
             for (ref, incoming) in snapshots {
                 var s = try session.state(ref)
                 s.merge(incoming)
-                session.states[ref] = s
-                session.dirty.insert(ref)
+                session.replace(ref, with: s)
             }
             try session.flush()
         }

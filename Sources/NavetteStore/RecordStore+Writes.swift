@@ -194,13 +194,19 @@ extension Change {
 
 /// The work of one write transaction: record states loaded once, changes
 /// ingested, states and indexes written back once.
+///
+/// A state is opened lazily (``LazyRecordState``): only the slots changes
+/// write, and those the index reads, are read and written; the others are
+/// copied back as stored.
 struct WriteSession {
     let db: Database
     let schema: Schema
-    var states: [RecordRef: RecordState] = [:]
-    /// Each record as loaded through ``state(_:)`` (`.some(nil)`: new), to
-    /// tell whether the write changed what views read of it.
-    var loaded: [RecordRef: RecordState?] = [:]
+    var states: [RecordRef: LazyRecordState] = [:]
+    /// Each record as loaded (`.some(nil)`: new), to tell whether the write
+    /// changed what views and the index read of it.
+    var loaded: [RecordRef: LazyRecordState?] = [:]
+    /// Each loaded record's stored conflict count.
+    var storedConflicts: [RecordRef: Int] = [:]
     var dirty: Set<RecordRef> = []
     var erasedSomething = false
     /// The statements run per change and per record.
@@ -212,9 +218,17 @@ struct WriteSession {
         self.statements = SessionStatements(db)
     }
 
+    /// A record's whole state (every slot read).
     mutating func state(_ ref: RecordRef) throws -> RecordState {
         try load(ref)
-        return states[ref]!
+        try Self.damaged(ref) { try states[ref]!.parseAll() }
+        return states[ref]!.state
+    }
+
+    /// Sets a record's whole state, to be written by ``flush()``.
+    mutating func replace(_ ref: RecordRef, with state: RecordState) {
+        states[ref] = LazyRecordState(state)
+        dirty.insert(ref)
     }
 
     /// Reads a record's state into ``states`` unless it is there already.
@@ -223,9 +237,27 @@ struct WriteSession {
         let select = try statements(.selectState)
         select.bind(1, ref.collection)
         select.bind(2, ref.id)
-        let stored = try select.firstText { try RecordStore.decodeState(Array($0), of: ref) }
-        states[ref] = stored ?? RecordState()
-        loaded[ref] = .some(stored)
+        let row = try select.firstRow { row -> (LazyRecordState, Int)? in
+            guard let text = row.text(0) else { return nil }
+            return (try RecordStore.openState(Array(text), of: ref), Int(row.int64(1)))
+        }
+        let stored = row.flatMap { $0 }
+        states[ref] = stored?.0 ?? LazyRecordState(RecordState())
+        loaded[ref] = .some(stored?.0)
+        storedConflicts[ref] = stored?.1 ?? 0
+    }
+
+    /// Runs `body`, reporting a damaged stored slot of `ref` as
+    /// ``StoreError/Code/damaged``. Static: a method would borrow the
+    /// session, and the states `body` changes would be copied.
+    static func damaged<T>(_ ref: RecordRef, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch is JSONParsingError {
+            throw StoreError(.damaged, "the stored state of \(ref) cannot be read back")
+        } catch is ChangeDecodingError {
+            throw StoreError(.damaged, "the stored state of \(ref) cannot be read back")
+        }
     }
 
     /// Applies one change and logs it. Returns `nil` for a change already held.
@@ -238,9 +270,9 @@ struct WriteSession {
         try load(ref)
         // In place, where a copy would copy the record's slots. Applying is
         // idempotent, so a change already held leaves the state as it was.
-        let outcome = states[ref]!.apply(change)
+        let outcome = try Self.damaged(ref) { try states[ref]!.apply(change) }
         #if NAVETTE_INTERNAL_CHECKS
-        states[ref]!._checkInvariants()
+        states[ref]!.state._checkInvariants()
         #endif
         switch outcome {
         case .dropped:
@@ -302,27 +334,62 @@ struct WriteSession {
 
     /// Writes back every state this session changed, with its index row,
     /// and moves the store's view generation on if what views read changed.
-    /// What it wrote becomes what a later flush compares with.
+    /// The session then forgets what it loaded: a later access reads what
+    /// was written.
     mutating func flush() throws {
-        if RecordLinks.viewsChanged(dirty, loaded: loaded, states: states, schema) {
+        // What views and the index read, in each state and as it was loaded.
+        var fieldsRead: [String: Set<String>] = [:]
+        for ref in dirty {
+            if fieldsRead[ref.collection] == nil {
+                fieldsRead[ref.collection] = Set(RecordIndexer.fieldsRead(ref.collection, schema))
+            }
+            let fields = fieldsRead[ref.collection]!
+            try Self.damaged(ref) {
+                try states[ref]!.parse(fields: fields)
+                try loaded[ref]??.parse(fields: fields)
+            }
+        }
+        var before: [RecordRef: RecordState?] = [:]
+        var after: [RecordRef: RecordState] = [:]
+        for ref in dirty {
+            before[ref] = loaded[ref].map { $0?.state }
+            after[ref] = states[ref]!.state
+        }
+        if RecordLinks.viewsChanged(dirty, loaded: before, states: after, schema) {
             try RecordStore.moveViewGeneration(db)
         }
         for ref in dirty {
-            let s = states[ref]!
-            let conflicts = RecordIndexer.conflictCount(s, ref.collection, schema)
+            let lazy = states[ref]!
+            let s = lazy.state
             let upsert = try statements(.upsertRecord)
             upsert.bind(1, ref.collection)
             upsert.bind(2, ref.id)
-            upsert.bind(3, utf8: s.storedBytes)
+            upsert.bind(3, utf8: lazy.storedBytes)
             upsert.bind(4, s.isErased)
             upsert.bind(5, s.isDeleted)
-            upsert.bind(6, Int64(conflicts))
+            upsert.bind(6, Int64(try Self.damaged(ref) { try conflictCount(ref, lazy) }))
             upsert.bind(7, RecordIndexer.agency(of: ref, s, schema))
             try upsert.run()
-            try RecordIndexer.update(db, ref, s, before: loaded[ref], schema)
-            loaded[ref] = .some(s)
+            try RecordIndexer.update(db, ref, s, before: before[ref], schema)
         }
         dirty = []
+        states = [:]
+        loaded = [:]
+        storedConflicts = [:]
+    }
+
+    /// The record's conflict count (``RecordIndexer/conflictCount(_:_:_:)``):
+    /// counted over its slots when all were read, otherwise its stored count
+    /// moved by what the slots written changed.
+    func conflictCount(_ ref: RecordRef, _ lazy: LazyRecordState) throws -> Int {
+        guard let spec = schema.collection(ref.collection), !lazy.state.isErased else { return 0 }
+        if lazy.isComplete { return RecordIndexer.conflictCount(lazy.state, ref.collection, schema) }
+        var count = storedConflicts[ref] ?? 0
+        for key in lazy.written {
+            count += RecordIndexer.conflicts(key, lazy.state.slots[key], spec)
+            count -= RecordIndexer.conflicts(key, try lazy.storedSlot(key), spec)
+        }
+        return count
     }
 }
 
@@ -349,7 +416,7 @@ final class SessionStatements {
                     conflicts = excluded.conflicts, agency = coalesce(excluded.agency, record.agency)
                 """
             case .selectState:
-                "SELECT state FROM record WHERE collection = ? AND id = ?"
+                "SELECT state, conflicts FROM record WHERE collection = ? AND id = ?"
             }
         }
     }
@@ -386,10 +453,22 @@ extension RecordStore {
         return try decodeState(Array(text.utf8), of: ref)
     }
 
+    /// Opens the stored state of `ref` for a write (``LazyRecordState``), or
+    /// throws ``StoreError/Code/damaged``. What the lazy reader refuses is
+    /// read whole, so that a damaged state reads as ``decodeState(_:of:)``
+    /// reads it.
+    static func openState(_ bytes: [UInt8], of ref: RecordRef) throws -> LazyRecordState {
+        if let lazy = try? LazyRecordState(storedBytes: bytes, limits: storedLimits) { return lazy }
+        return LazyRecordState(try decodeState(bytes, of: ref))
+    }
+
+    /// Stored states may exceed the limits of a peer's message.
+    static let storedLimits = JSONParsingLimits(maximumBytes: 1 << 30)
+
     /// Decodes the stored state of `ref`, or throws ``StoreError/Code/damaged``.
     static func decodeState(_ bytes: [UInt8], of ref: RecordRef) throws -> RecordState {
         do {
-            return try RecordState(storedBytes: bytes, limits: .init(maximumBytes: 1 << 30))
+            return try RecordState(storedBytes: bytes, limits: storedLimits)
         } catch {
             throw StoreError(.damaged, "the stored state of \(ref) cannot be read back")
         }
@@ -398,6 +477,6 @@ extension RecordStore {
     /// Decodes a stored record state (stored states may exceed the limits
     /// of a peer's message, so this parse has looser ones).
     static func decodeState(_ text: String) throws -> RecordState {
-        try RecordState(storedBytes: Array(text.utf8), limits: .init(maximumBytes: 1 << 30))
+        try RecordState(storedBytes: Array(text.utf8), limits: storedLimits)
     }
 }

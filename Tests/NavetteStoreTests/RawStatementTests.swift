@@ -16,7 +16,7 @@ struct RawStatementTests {
         return (queue, dir)
     }
 
-    @Test func bindsTextNullIntegersAndBooleansAndReadsTheFirstColumnBack() throws {
+    @Test func bindsTextNullIntegersAndBooleansAndReadsARowBack() throws {
         let (queue, dir) = try database()
         defer { dir.remove() }
         try queue.write { db in
@@ -45,13 +45,16 @@ struct RawStatementTests {
             #expect(try insert.run() == 1)
             #expect(try Row.fetchOne(db, sql: "SELECT typeof(v) AS type FROM t WHERE k = 'unbound'")?["type"] as String? == "null")
 
-            let select = try RawStatement(db, "SELECT v FROM t WHERE k = ?")
-            select.bind(1, "é1")
-            #expect(try select.firstText { String(decoding: $0, as: UTF8.self) } == "{\"a\":1}")
-            select.bind(1, "missing")
-            #expect(try select.firstText { String(decoding: $0, as: UTF8.self) } == nil)
-            select.bind(1, "null")
-            #expect(try select.firstText { String(decoding: $0, as: UTF8.self) } == nil)
+            let select = try RawStatement(db, "SELECT v, n FROM t WHERE k = ?")
+            func read(_ k: String) throws -> (String?, Int64)? {
+                select.bind(1, k)
+                return try select.firstRow { row in (row.text(0).map { String(decoding: $0, as: UTF8.self) }, row.int64(1)) }
+            }
+            #expect(try read("é1")?.0 == "{\"a\":1}")
+            #expect(try read("é1")?.1 == Int64.min)
+            #expect(try read("missing") == nil)
+            #expect(try read("null").map { $0.0 == nil } == true)
+            #expect(try read("empty")?.0 == "")
         }
     }
 
