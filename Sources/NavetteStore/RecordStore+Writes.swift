@@ -220,7 +220,7 @@ struct WriteSession {
 
     /// A record's whole state (every slot read).
     mutating func state(_ ref: RecordRef) throws -> RecordState {
-        try load(ref)
+        try load(ref, whole: true)
         try Self.damaged(ref) { try states[ref]!.parseAll() }
         return states[ref]!.state
     }
@@ -231,15 +231,20 @@ struct WriteSession {
         dirty.insert(ref)
     }
 
-    /// Reads a record's state into ``states`` unless it is there already.
-    mutating func load(_ ref: RecordRef) throws {
+    /// Reads a record's state into ``states`` unless it is there already:
+    /// lazily, or `whole` (in one pass, for a caller that reads every slot).
+    mutating func load(_ ref: RecordRef, whole: Bool = false) throws {
         guard states[ref] == nil else { return }
         let select = try statements(.selectState)
         select.bind(1, ref.collection)
         select.bind(2, ref.id)
         let row = try select.firstRow { row -> (LazyRecordState, Int)? in
             guard let text = row.text(0) else { return nil }
-            return (try RecordStore.openState(Array(text), of: ref), Int(row.int64(1)))
+            let state =
+                whole
+                ? LazyRecordState(try RecordStore.decodeState(Array(text), of: ref))
+                : try RecordStore.openState(Array(text), of: ref)
+            return (state, Int(row.int64(1)))
         }
         let stored = row.flatMap { $0 }
         states[ref] = stored?.0 ?? LazyRecordState(RecordState())
