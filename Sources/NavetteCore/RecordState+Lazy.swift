@@ -27,8 +27,10 @@ public struct LazyRecordState: Sendable {
     private let storedSlots: [SlotKey: Range<Int>]
     /// The stored slots not read yet.
     private var unread: [SlotKey: Range<Int>]
-    /// The slots changes applied here have written (or erased).
-    public private(set) var written: Set<SlotKey> = []
+    /// The slots changes applied here have written (or erased), for a
+    /// state opened from stored bytes; `nil`, not tracked, for one made
+    /// from a whole state.
+    public private(set) var written: Set<SlotKey>?
 
     /// A state with nothing left unread (a new record, or one read whole).
     public init(_ state: RecordState) {
@@ -55,6 +57,7 @@ public struct LazyRecordState: Sendable {
         // A key stored twice: the later slot, as the full decoder keeps it.
         self.storedSlots = Dictionary(slots, uniquingKeysWith: { _, later in later })
         self.unread = storedSlots
+        self.written = []
     }
 
     /// Whether every slot has been read: ``state`` is the whole state.
@@ -87,17 +90,17 @@ public struct LazyRecordState: Sendable {
     /// slots it writes or erases.
     @discardableResult
     public mutating func apply(_ change: Change) throws -> ApplyOutcome {
-        if !state.isErased {
+        if !state.isErased, written != nil {
             switch change.operation {
             case .set, .remove, .increment, .append:
                 if let key = change.slot {
                     if unread[key] != nil { try parse(key) }
-                    written.insert(key)
+                    written!.insert(key)
                 }
             case .erase:
                 if let field = change.field {
                     try parse(field: field)
-                    written.formUnion(state.slots.keys.filter { $0.field == field })
+                    written!.formUnion(state.slots.keys.filter { $0.field == field })
                 }
             case .delete, .other: break
             }

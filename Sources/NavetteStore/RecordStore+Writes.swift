@@ -342,13 +342,17 @@ struct WriteSession {
     /// The session then forgets what it loaded: a later access reads what
     /// was written.
     mutating func flush() throws {
-        // What views and the index read, in each state and as it was loaded.
+        // What views and the index read, in each state and as it was loaded;
+        // nothing, for a record whose write left all of it as it was.
         var fieldsRead: [String: Set<String>] = [:]
+        var indexed: Set<RecordRef> = []
         for ref in dirty {
             if fieldsRead[ref.collection] == nil {
                 fieldsRead[ref.collection] = Set(RecordIndexer.fieldsRead(ref.collection, schema))
             }
             let fields = fieldsRead[ref.collection]!
+            if readsUnchanged(ref, fields) { continue }
+            indexed.insert(ref)
             try Self.damaged(ref) {
                 try states[ref]!.parse(fields: fields)
                 try loaded[ref]??.parse(fields: fields)
@@ -356,11 +360,11 @@ struct WriteSession {
         }
         var before: [RecordRef: RecordState?] = [:]
         var after: [RecordRef: RecordState] = [:]
-        for ref in dirty {
+        for ref in indexed {
             before[ref] = loaded[ref].map { $0?.state }
             after[ref] = states[ref]!.state
         }
-        if RecordLinks.viewsChanged(dirty, loaded: before, states: after, schema) {
+        if RecordLinks.viewsChanged(indexed, loaded: before, states: after, schema) {
             try RecordStore.moveViewGeneration(db)
         }
         for ref in dirty {
@@ -373,14 +377,26 @@ struct WriteSession {
             upsert.bind(4, s.isErased)
             upsert.bind(5, s.isDeleted)
             upsert.bind(6, Int64(try Self.damaged(ref) { try conflictCount(ref, lazy) }))
-            upsert.bind(7, RecordIndexer.agency(of: ref, s, schema))
+            // No agency: the stored one stays (the upsert's `coalesce`).
+            upsert.bind(7, indexed.contains(ref) ? RecordIndexer.agency(of: ref, s, schema) : nil)
             try upsert.run()
-            try RecordIndexer.update(db, ref, s, before: before[ref], schema)
+            if indexed.contains(ref) { try RecordIndexer.update(db, ref, s, before: before[ref], schema) }
         }
         dirty = []
         states = [:]
         loaded = [:]
         storedConflicts = [:]
+    }
+
+    /// Whether this write left everything the index, the links, the agency
+    /// and views read of a stored record as it was: whether it is erased or
+    /// deleted, and every slot of `fields` (``RecordIndexer/fieldsRead(_:_:)``).
+    func readsUnchanged(_ ref: RecordRef, _ fields: Set<String>) -> Bool {
+        guard case .some(.some(let before)) = loaded[ref], let after = states[ref], let written = after.written else {
+            return false
+        }
+        return before.state.isErased == after.state.isErased && before.state.isDeleted == after.state.isDeleted
+            && !written.contains { fields.contains($0.field) }
     }
 
     /// The record's conflict count (``RecordIndexer/conflictCount(_:_:_:)``):
@@ -390,7 +406,8 @@ struct WriteSession {
         guard let spec = schema.collection(ref.collection), !lazy.state.isErased else { return 0 }
         if lazy.isComplete { return RecordIndexer.conflictCount(lazy.state, ref.collection, schema) }
         var count = storedConflicts[ref] ?? 0
-        for key in lazy.written {
+        // A state left incomplete was opened from stored bytes: its writes are tracked.
+        for key in lazy.written ?? [] {
             count += RecordIndexer.conflicts(key, lazy.state.slots[key], spec)
             count -= RecordIndexer.conflicts(key, try lazy.storedSlot(key), spec)
         }
