@@ -66,13 +66,14 @@ extension RecordStore {
                 // each change by the record's agency, even when a batch
                 // boundary falls among the record's first changes.
                 var edits = given
-                if try session.state(ref) == RecordState(),
+                if try session.isNew(ref),
                     let i = edits.firstIndex(where: { if case .set("agency", _) = $0 { true } else { false } })
                 {
                     edits.insert(edits.remove(at: i), at: 0)
                 }
                 for edit in edits {
-                    let state = try session.state(ref)
+                    // The editor reads the edited field, and no other slot.
+                    let state = try session.state(ref, reading: edit.field)
                     let change = try editor.change(
                         for: edit, collection: ref.collection, record: ref.id, state: state, wallMillis: wall)
                     _ = try session.ingest(change)
@@ -223,6 +224,20 @@ struct WriteSession {
         try load(ref, whole: true)
         try Self.damaged(ref) { try states[ref]!.parseAll() }
         return states[ref]!.state
+    }
+
+    /// A record's state with the slots of `field` read, and perhaps no other
+    /// slot (``LazyRecordState``).
+    mutating func state(_ ref: RecordRef, reading field: String?) throws -> RecordState {
+        try load(ref)
+        if let field { try Self.damaged(ref) { try states[ref]!.parse(field: field) } }
+        return states[ref]!.state
+    }
+
+    /// Whether a record has no state at all, stored or written here.
+    mutating func isNew(_ ref: RecordRef) throws -> Bool {
+        try load(ref)
+        return states[ref]!.isComplete && states[ref]!.state == RecordState()
     }
 
     /// Sets a record's whole state, to be written by ``flush()``.
