@@ -124,11 +124,17 @@ func hex16(_ v: UInt64) -> String {
 /// Byte writers for the direct encoders (stored states, changes): the text
 /// forms of ids, times and integers, with no `String` built.
 enum DirectWriter {
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
     /// Appends the 16 lowercase hex digits of `v` (what ``hex16(_:)`` returns).
     static func hex16(_ v: UInt64, to out: inout [UInt8]) {
-        for i in 0..<16 { out.append(hexDigits[Int((v >> (60 - 4 * UInt64(i))) & 0xF)]) }
+        // Sixteen bytes made room for once, then filled: no append per digit.
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: 16))
+        out.withUnsafeMutableBufferPointer { p in
+            for i in 0..<16 {
+                let d = UInt8(truncatingIfNeeded: v >> (60 - 4 * UInt64(i))) & 0xF
+                p[start + i] = d < 10 ? 0x30 + d : 0x57 + d
+            }
+        }
     }
 
     /// Appends `v` in decimal, as `String(v)` writes it.

@@ -116,6 +116,7 @@ public struct RecordState: Hashable, Sendable {
 
     /// Whether an erasure covers a value of `slot` ranked at `stamp`.
     public func isCovered(_ slot: SlotKey, _ stamp: Stamp) -> Bool {
+        if erasures.isEmpty { return false }
         if let e = erasures[SlotKey(field: slot.field)], stamp < e { return true }
         if slot.key != nil, let e = erasures[slot], stamp < e { return true }
         return false
