@@ -73,6 +73,9 @@ extension AdminAPITests {
             for line in [
                 #"navette_syncs_total{kind="push"} 1"#, #"navette_refused_changes_total{reason="agency-change-not-allowed"} 1"#,
                 #"navette_nodes{status="active"} 1"#, "navette_erasures_pending 1", "navette_changes_in_total 4",
+                // Each metric says what it counts.
+                "# HELP navette_syncs_total Pushes and pulls answered, by kind.",
+                "# HELP navette_erasures_pending Erased files some laptop still holds.",
             ] {
                 #expect(text.contains(line), "missing: \(line)")
             }
