@@ -59,10 +59,18 @@ enum RecordIndexer {
     }
 
     /// Rewrites a record's links (see ``RecordLinks/links(of:_:_:)``).
-    static func updateLinks(_ db: Database, _ ref: RecordRef, _ s: RecordState, _ schema: Schema) throws {
-        try db.cachedStatement(sql: "DELETE FROM record_link WHERE collection = ? AND record = ?").execute(arguments: [ref.collection, ref.id])
+    static func updateLinks(_ statements: SessionStatements, _ ref: RecordRef, _ s: RecordState, _ schema: Schema) throws {
+        let delete = try statements(.deleteLinks)
+        delete.bind(1, ref.collection)
+        delete.bind(2, ref.id)
+        try delete.run()
+        let insert = try statements(.insertLink)
         for (role, value) in RecordLinks.links(of: ref, s, schema) {
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO record_link (collection, record, role, value) VALUES (?, ?, ?, ?)").execute(arguments: [ref.collection, ref.id, role, value])
+            insert.bind(1, ref.collection)
+            insert.bind(2, ref.id)
+            insert.bind(3, role)
+            insert.bind(4, value)
+            try insert.run()
         }
     }
 
@@ -98,32 +106,37 @@ enum RecordIndexer {
     ///   (`.some(nil)`: none, the record is new); when known, only what
     ///   changed is written, so that an edit of a field no list reads
     ///   writes no index page. `nil`: unknown, everything is rewritten.
-    static func update(_ db: Database, _ ref: RecordRef, _ s: RecordState, before: RecordState??, _ schema: Schema) throws {
+    static func update(
+        _ statements: SessionStatements, _ ref: RecordRef, _ s: RecordState, before: RecordState??, _ schema: Schema
+    ) throws {
         let row = indexRow(ref, s, schema)
         if case .some(let before) = before {
             let linksBefore = before.map { RecordLinks.links(of: ref, $0, schema) } ?? []
             if !linksBefore.elementsEqual(RecordLinks.links(of: ref, s, schema), by: { $0 == $1 }) {
-                try updateLinks(db, ref, s, schema)
+                try updateLinks(statements, ref, s, schema)
             }
             if before.flatMap({ indexRow(ref, $0, schema) }) == row { return }
         } else {
-            try updateLinks(db, ref, s, schema)
+            try updateLinks(statements, ref, s, schema)
         }
         guard let row else {
-            try db.cachedStatement(sql: "DELETE FROM record_index WHERE collection = ? AND id = ?").execute(arguments: [ref.collection, ref.id])
+            let delete = try statements(.deleteIndexRow)
+            delete.bind(1, ref.collection)
+            delete.bind(2, ref.id)
+            try delete.run()
             return
         }
-        try db.cachedStatement(sql: """
-                INSERT INTO record_index (collection, id, agency, referent, status, seeker, session, name_key, summary)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (collection, id) DO UPDATE SET
-                    agency = excluded.agency, referent = excluded.referent, status = excluded.status,
-                    seeker = excluded.seeker, session = excluded.session, name_key = excluded.name_key,
-                    summary = excluded.summary
-                """).execute(arguments: [
-                ref.collection, ref.id, row.agency, row.referent, row.status, row.seeker, row.session, row.name.map(foldForSearch),
-                row.summary,
-            ])
+        let upsert = try statements(.upsertIndexRow)
+        upsert.bind(1, ref.collection)
+        upsert.bind(2, ref.id)
+        upsert.bind(3, row.agency)
+        upsert.bind(4, row.referent)
+        upsert.bind(5, row.status)
+        upsert.bind(6, row.seeker)
+        upsert.bind(7, row.session)
+        upsert.bind(8, row.name.map(foldForSearch))
+        upsert.bind(9, row.summary)
+        try upsert.run()
     }
 
     /// Lowercases and strips accents, so "Éloïse" is found by "eloise".

@@ -395,7 +395,7 @@ struct WriteSession {
             // No agency: the stored one stays (the upsert's `coalesce`).
             upsert.bind(7, indexed.contains(ref) ? RecordIndexer.agency(of: ref, s, schema) : nil)
             try upsert.run()
-            if indexed.contains(ref) { try RecordIndexer.update(db, ref, s, before: before[ref], schema) }
+            if indexed.contains(ref) { try RecordIndexer.update(statements, ref, s, before: before[ref], schema) }
         }
         dirty = []
         states = [:]
@@ -430,11 +430,12 @@ struct WriteSession {
     }
 }
 
-/// The statements a write session runs per change or per record, prepared
+/// The statements a write session runs per change or per record (the
+/// change log, the record, its index row and links), prepared
 /// on first use and finalized with the session (see ``RawStatement``).
 final class SessionStatements {
     enum Kind: Int, CaseIterable {
-        case insertChange, upsertRecord, selectState
+        case insertChange, upsertRecord, selectState, upsertIndexRow, deleteIndexRow, deleteLinks, insertLink
 
         var sql: String {
             switch self {
@@ -454,6 +455,19 @@ final class SessionStatements {
                 """
             case .selectState:
                 "SELECT state, conflicts FROM record WHERE collection = ? AND id = ?"
+            case .upsertIndexRow:
+                """
+                INSERT INTO record_index (collection, id, agency, referent, status, seeker, session, name_key, summary)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (collection, id) DO UPDATE SET
+                    agency = excluded.agency, referent = excluded.referent, status = excluded.status,
+                    seeker = excluded.seeker, session = excluded.session, name_key = excluded.name_key,
+                    summary = excluded.summary
+                """
+            case .deleteIndexRow: "DELETE FROM record_index WHERE collection = ? AND id = ?"
+            case .deleteLinks: "DELETE FROM record_link WHERE collection = ? AND record = ?"
+            case .insertLink:
+                "INSERT OR IGNORE INTO record_link (collection, record, role, value) VALUES (?, ?, ?, ?)"
             }
         }
     }
