@@ -94,7 +94,7 @@ public struct LazyRecordState: Sendable {
             switch change.operation {
             case .set, .remove, .increment, .append:
                 if let key = change.slot {
-                    if unread[key] != nil { try parse(key) }
+                    try parse(key)
                     written!.insert(key)
                 }
             case .erase:
@@ -118,6 +118,7 @@ public struct LazyRecordState: Sendable {
         return state.storedBytes(rawSlots: raw, from: stored)
     }
 
+    /// Reads one slot, if it is still unread.
     private mutating func parse(_ key: SlotKey) throws {
         guard let range = unread.removeValue(forKey: key) else { return }
         state.slots[key] = try readSlot(range)

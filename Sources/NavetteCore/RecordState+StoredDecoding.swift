@@ -92,16 +92,7 @@ extension StrictJSONParser {
     /// (``skipValue()``).
     mutating func slotKey(depth: Int) throws -> SlotKey {
         var field: String?, key: String?
-        skipWhitespace()
-        guard peek() == UInt8(ascii: "{") else {
-            _ = try value(depth: depth - 1)
-            throw bad()
-        }
-        // A slot has a few members: repeats are found in a list, not a set.
-        var names: [String] = []
-        try readObject(depth: depth) { r, name, offset in
-            guard !names.contains(name) else { throw Self.duplicateKey(at: offset) }
-            names.append(name)
+        try objectOrBad(depth: depth) { r, name in
             switch name {
             case "f": field = try r.value(depth: depth).stringValue
             case "k": key = try r.value(depth: depth).stringValue
@@ -254,9 +245,18 @@ extension StrictJSONParser {
     /// An object's members, each read by `member`, a repeated key refused
     /// as the tree parser refuses it.
     mutating func uniqueMembers(depth: Int, _ member: (inout Self, String) throws -> Void) throws {
-        var seen: Set<String> = []
+        // A state's objects mostly have a few members (a slot has at most
+        // four): repeats are looked for in a short list, in a set past it.
+        var few: [String] = []
+        var many: Set<String>?
         try readObject(depth: depth) { p, key, keyOffset in
-            guard seen.insert(key).inserted else { throw Self.duplicateKey(at: keyOffset) }
+            if many != nil {
+                guard many!.insert(key).inserted else { throw Self.duplicateKey(at: keyOffset) }
+            } else {
+                guard !few.contains(key) else { throw Self.duplicateKey(at: keyOffset) }
+                few.append(key)
+                if few.count > 8 { many = Set(few) }
+            }
             try member(&p, key)
         }
     }

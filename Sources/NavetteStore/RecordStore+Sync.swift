@@ -133,6 +133,8 @@ extension RecordStore {
             var clock = HybridLogicalClock(last: last, maximumDrift: configuration.maximumDrift)
             var out: [Change] = []
             var touched: Set<RecordRef> = []
+            // One session: its statements are prepared once for the inserts and the flush.
+            var session = WriteSession(db: db, schema: configuration.schema)
             for id in ids where id.origin == node {
                 guard let body = try String.fetchOne(db, sql: "SELECT body FROM change WHERE id = ?", arguments: [id.description])
                 else { continue }
@@ -142,11 +144,10 @@ extension RecordStore {
                     change.key = "\(change.time).\(change.id)"
                 }
                 try db.execute(sql: "DELETE FROM change WHERE id = ?", arguments: [id.description])
-                _ = try WriteSession(db: db, schema: configuration.schema).insert(change)
+                _ = try session.insert(change)
                 touched.insert(RecordRef(change.collection, change.record))
                 out.append(change)
             }
-            var session = WriteSession(db: db, schema: configuration.schema)
             for ref in touched {
                 var state = RecordState()
                 for row in try Row.fetchAll(

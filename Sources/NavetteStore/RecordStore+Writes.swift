@@ -273,10 +273,8 @@ struct WriteSession {
     static func damaged<T>(_ ref: RecordRef, _ body: () throws -> T) throws -> T {
         do {
             return try body()
-        } catch is JSONParsingError {
-            throw StoreError(.damaged, "the stored state of \(ref) cannot be read back")
-        } catch is ChangeDecodingError {
-            throw StoreError(.damaged, "the stored state of \(ref) cannot be read back")
+        } catch let error where error is JSONParsingError || error is ChangeDecodingError {
+            throw RecordStore.damagedState(ref)
         }
     }
 
@@ -521,8 +519,13 @@ extension RecordStore {
         do {
             return try RecordState(storedBytes: bytes, limits: storedLimits)
         } catch {
-            throw StoreError(.damaged, "the stored state of \(ref) cannot be read back")
+            throw damagedState(ref)
         }
+    }
+
+    /// The error for a stored state of `ref` that cannot be read back.
+    static func damagedState(_ ref: RecordRef) -> StoreError {
+        StoreError(.damaged, "the stored state of \(ref) cannot be read back")
     }
 
     /// Decodes a stored record state (stored states may exceed the limits
