@@ -120,7 +120,7 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "NavetteCoreTests", dependencies: ["NavetteCore", "NavetteTesting"]),
         .testTarget(name: "NavetteWireTests", dependencies: ["NavetteWire", "NavetteCore", crypto]),
-        .testTarget(name: "NavetteStoreTests", dependencies: ["NavetteCore", "NavetteStore", "NavetteTesting", grdb]),
+        .testTarget(name: "NavetteStoreTests", dependencies: ["NavetteCore", "NavetteStore", "NavetteTesting", grdb, sqlite]),
         .testTarget(
             name: "NavetteSyncTests",
             dependencies: ["NavetteCore", "NavetteStore", "NavetteWire", "NavetteServer", "NavetteClient", "NavetteTesting", "NavetteConformance", "NavettePostgres", crypto, logging, asyncHTTPClient,

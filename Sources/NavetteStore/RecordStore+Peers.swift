@@ -32,7 +32,7 @@ extension RecordStore {
 
     /// The last sequence of `peer`'s log this store has applied.
     public func receivedCursor(peer: String) throws -> Int64 {
-        try queue.read { db in
+        try queue.reading { db in
             try String.fetchOne(db, sql: "SELECT received FROM checkpoint WHERE peer = ?", arguments: [peer])
                 .flatMap { Int64($0) } ?? 0
         }

@@ -75,12 +75,12 @@ public struct LoggedChange: Hashable, Sendable {
 extension RecordStore {
     /// The replicated state of a record, or `nil` if the store never saw it.
     public func state(_ collection: String, _ id: String) throws -> RecordState? {
-        try queue.read { db in try RecordStore.loadState(db, RecordRef(collection, id)) }
+        try queue.reading { db in try RecordStore.loadState(db, RecordRef(collection, id)) }
     }
 
     /// Live records of a collection, sorted by name then id.
     public func list(_ collection: String, filter: ListFilter = ListFilter()) throws -> [RecordSummary] {
-        try queue.read { db in
+        try queue.reading { db in
             var sql = "SELECT id, summary FROM record_index WHERE collection = ?"
             var args: StatementArguments = [collection]
             if let a = filter.agency {
@@ -117,7 +117,7 @@ extension RecordStore {
         let wanted = Set(job.skills)
         let schema = configuration.schema
         guard let skills = schema.field("seeker", "skills") else { return [] }
-        return try queue.read { db in
+        return try queue.reading { db in
             var out: [SkillMatch] = []
             let rows = try Row.fetchAll(
                 db,
@@ -140,7 +140,7 @@ extension RecordStore {
     /// Every field or map entry with concurrent values, by record.
     public func conflicts() throws -> [FieldConflict] {
         let schema = configuration.schema
-        return try queue.read { db in
+        return try queue.reading { db in
             var out: [FieldConflict] = []
             for row in try Row.fetchAll(
                 db, sql: "SELECT collection, id, state FROM record WHERE conflicts > 0 ORDER BY collection, id")
@@ -169,7 +169,7 @@ extension RecordStore {
 
     /// The node's identity and the counts `navette status` shows.
     public func status() throws -> StoreStatus {
-        try queue.read { db in
+        try queue.reading { db in
             let changes = try Int.fetchOne(db, sql: "SELECT count(*) FROM change") ?? 0
             let sent = try Int64.fetchOne(db, sql: "SELECT max(sent) FROM checkpoint") ?? 0
             let pending =
@@ -190,7 +190,7 @@ extension RecordStore {
 
     /// The most recent changes, newest first, without their values.
     public func recentChanges(limit: Int) throws -> [LoggedChange] {
-        try queue.read { db in
+        try queue.reading { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -210,7 +210,7 @@ extension RecordStore {
     /// Changes logged after local sequence `sequence`, oldest first, at most
     /// `limit`: what a peer that has seen up to `sequence` has not.
     public func changes(after sequence: Int64, limit: Int = .max) throws -> [(sequence: Int64, change: Change)] {
-        try queue.read { db in
+        try queue.reading { db in
             try Row.fetchAll(
                 db, sql: "SELECT seq, body FROM change WHERE seq > ? ORDER BY seq LIMIT ?",
                 arguments: [sequence, Int64(min(limit, Int(Int64.max)))]
@@ -222,7 +222,7 @@ extension RecordStore {
 
     /// Every record's state, for export and checks.
     public func allStates() throws -> [(collection: String, id: String, state: RecordState)] {
-        try queue.read { db in
+        try queue.reading { db in
             try Row.fetchAll(db, sql: "SELECT collection, id, state FROM record").map { row in
                 (
                     row["collection"], row["id"],
@@ -239,7 +239,7 @@ extension RecordStore {
 
     /// The last local sequence a peer acknowledged receiving from this store.
     public func checkpoint(peer: String) throws -> Int64 {
-        try queue.read { db in
+        try queue.reading { db in
             try Int64.fetchOne(db, sql: "SELECT sent FROM checkpoint WHERE peer = ?", arguments: [peer]) ?? 0
         }
     }
@@ -270,7 +270,7 @@ extension RecordStore {
         else { return nil }
         var capacity = 0
         if case .register(let c?, _) = sessionState.view(of: capField) { capacity = Int(c.value.intValue ?? 0) }
-        let ids = try queue.read { db in
+        let ids = try queue.reading { db in
             try String.fetchAll(
                 db, sql: "SELECT id FROM record_index WHERE collection = 'registration' AND session = ?",
                 arguments: [session])

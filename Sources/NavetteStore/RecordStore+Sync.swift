@@ -32,7 +32,7 @@ extension RecordStore {
     /// Changes this node made after local sequence `sequence`, oldest first:
     /// what it still has to push.
     public func ownChanges(after sequence: Int64, limit: Int) throws -> [(sequence: Int64, change: Change)] {
-        try queue.read { db in
+        try queue.reading { db in
             try Row.fetchAll(
                 db, sql: "SELECT seq, body FROM change WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?",
                 arguments: [identity.node.description, sequence, limit]
@@ -45,7 +45,7 @@ extension RecordStore {
     /// the changes that had it: a cursor taken from it stays ahead of the
     /// history horizon, and no later change can have a smaller one.
     public func lastSequence() throws -> Int64 {
-        try queue.read { db in
+        try queue.reading { db in
             try Int64.fetchOne(
                 db,
                 sql: """
@@ -58,7 +58,7 @@ extension RecordStore {
     /// The agency each record belongs to now (`nil` for a record the store
     /// has not seen, or one without an agency).
     public func agencies(of records: Set<RecordRef>) throws -> [RecordRef: String] {
-        try queue.read { db in
+        try queue.reading { db in
             var out: [RecordRef: String] = [:]
             for ref in records {
                 if let a = try String.fetchOne(
@@ -88,7 +88,7 @@ extension RecordStore {
 
     /// The changes servers refused, newest first.
     public func parkedChanges() throws -> [ParkedChange] {
-        try queue.read { db in
+        try queue.reading { db in
             try Row.fetchAll(db, sql: "SELECT * FROM refused ORDER BY at DESC, id").map { row in
                 ParkedChange(
                     id: ChangeID(row["id"] as String)!, record: RecordRef(row["collection"], row["record"]),

@@ -31,7 +31,7 @@ extension RecordStore {
     /// workshop catalogue. Stubs: seekers registered to sessions its
     /// counsellor facilitates. Erased records are in no view.
     public func view(_ spec: ViewSpec) throws -> [RecordRef: Bool] {
-        try queue.read { db in
+        try queue.reading { db in
             var out: [RecordRef: Bool] = [:]
             for row in try Row.fetchAll(
                 db,
@@ -81,7 +81,7 @@ extension RecordStore {
     /// The records among `refs` whose every stored change came from `node`:
     /// records it created and no one else has touched.
     public func createdOnlyBy(_ node: NodeID, among refs: Set<RecordRef>) throws -> [RecordRef] {
-        try queue.read { db in
+        try queue.reading { db in
             try refs.sorted { $0.description < $1.description }.filter { ref in
                 let origins = try String.fetchAll(
                     db, sql: "SELECT DISTINCT origin FROM change WHERE collection = ? AND record = ?",
@@ -116,7 +116,7 @@ extension RecordStore {
         after sequence: Int64, limit: Int, scanLimit: Int = 5_000, view: [RecordRef: Bool], skip: Set<RecordRef>,
         excluding excluded: NodeID?
     ) throws -> LogPage {
-        try queue.read { db in
+        try queue.reading { db in
             // A cursor, and columns read by position: most rows scanned are
             // outside the node's view, and their bodies are never copied out.
             let rows = try Row.fetchCursor(

@@ -134,7 +134,7 @@ extension RecordStore {
             throw StoreError(.recordNotFound, "no seeker has the id \(id); 'navette seeker list' shows them")
         }
         _ = state
-        let registrations = try queue.read { db in
+        let registrations = try queue.reading { db in
             try String.fetchAll(
                 db, sql: "SELECT id FROM record_index WHERE collection = 'registration' AND seeker = ? ORDER BY id",
                 arguments: [id])

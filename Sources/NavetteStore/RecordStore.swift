@@ -68,7 +68,7 @@ public final class RecordStore: Sendable {
         self.path = path
         self.configuration = configuration
         self.checkpointer = path == ":memory:" ? nil : try Checkpointer(path: path, configuration: Self.baseConfiguration(wal: true))
-        let offset = try queue.read { db in
+        let offset = try queue.reading { db in
             try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'sync.clockOffset'").flatMap { Int64($0) }
         }
         self.state = Mutex((identity, offset ?? 0))
@@ -115,7 +115,7 @@ public final class RecordStore: Sendable {
 
     /// A node setting (`sync.server`, `sync.cursor`…), or `nil`.
     public func meta(_ key: String) throws -> String? {
-        try queue.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
+        try queue.reading { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
     }
 
     /// Sets (or, with `nil`, removes) a node setting.
@@ -165,7 +165,7 @@ public final class RecordStore: Sendable {
         }
         let queue = try makeQueue(path: path)
         try migrator.migrate(queue)
-        let identity = try queue.read { db in try readIdentity(db) }
+        let identity = try queue.reading { db in try readIdentity(db) }
         return try RecordStore(queue: queue, path: path, identity: identity, configuration: configuration)
     }
 
@@ -235,7 +235,7 @@ public final class RecordStore: Sendable {
 
     /// Runs SQLite's `PRAGMA integrity_check`; `"ok"` when the file is sound.
     public func integrityCheck() throws -> String {
-        try queue.read { db in
+        try queue.reading { db in
             try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ")
         }
     }
@@ -243,6 +243,6 @@ public final class RecordStore: Sendable {
     /// Reads a pragma's value, for checks of the durability settings.
     public func pragma(_ name: String) throws -> String? {
         precondition(name.allSatisfy { $0.isLetter || $0 == "_" }, "not a pragma name")
-        return try queue.read { db in try String.fetchOne(db, sql: "PRAGMA \(name)") }
+        return try queue.reading { db in try String.fetchOne(db, sql: "PRAGMA \(name)") }
     }
 }

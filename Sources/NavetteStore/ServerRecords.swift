@@ -131,7 +131,7 @@ extension RecordStore: ServerRecords {
     }
 
     public func registrations(ofSeeker id: String) throws -> [String] {
-        try queue.read { db in
+        try queue.reading { db in
             try String.fetchAll(
                 db, sql: "SELECT record FROM record_link WHERE collection = 'registration' AND role = 'seeker' AND value = ? ORDER BY record",
                 arguments: [id])

@@ -188,7 +188,7 @@ public final class ServerRegistry: Sendable {
 
     /// The secret named `name`, if it was ever set.
     public func existingSecret(_ name: String) throws -> [UInt8]? {
-        try queue.read { db in
+        try queue.reading { db in
             try Data.fetchOne(db, sql: "SELECT value FROM secret WHERE name = ?", arguments: [name]).map(Array.init)
         }
     }
@@ -276,12 +276,12 @@ public final class ServerRegistry: Sendable {
 
     /// The node with this id, if enrolled (active or revoked).
     public func node(_ id: NodeID) throws -> NodeRecord? {
-        try queue.read { db in try Self.node(db, id) }
+        try queue.reading { db in try Self.node(db, id) }
     }
 
     /// Every enrolled node, by agency then id.
     public func nodes() throws -> [NodeRecord] {
-        try queue.read { db in
+        try queue.reading { db in
             try Row.fetchAll(db, sql: "SELECT * FROM node ORDER BY agency, id").map(Self.nodeRecord)
         }
     }
@@ -341,7 +341,7 @@ public final class ServerRegistry: Sendable {
 
     /// What `node` holds, as it confirmed: each record, `true` for a stub.
     public func confirmedView(_ node: NodeID) throws -> [RecordRef: Bool] {
-        try queue.read { db in
+        try queue.reading { db in
             var out: [RecordRef: Bool] = [:]
             for row in try Row.fetchAll(
                 db, sql: "SELECT collection, record, stub FROM node_view WHERE node = ?", arguments: [node.description])
@@ -354,7 +354,7 @@ public final class ServerRegistry: Sendable {
 
     /// The nodes that still hold `ref` (as far as the server knows).
     public func holders(of ref: RecordRef) throws -> [NodeID] {
-        try queue.read { db in
+        try queue.reading { db in
             try String.fetchAll(
                 db, sql: "SELECT node FROM node_view WHERE collection = ? AND record = ? ORDER BY node",
                 arguments: [ref.collection, ref.id]
@@ -432,7 +432,7 @@ public final class ServerRegistry: Sendable {
 
     /// Every erased record, oldest first, with when it was erased.
     public func erasures() throws -> [(record: RecordRef, at: UInt64)] {
-        try queue.read { db in
+        try queue.reading { db in
             try Row.fetchAll(db, sql: "SELECT * FROM erasure ORDER BY at, collection, record").map {
                 (RecordRef($0["collection"], $0["record"]), UInt64($0["at"] as Int64))
             }
@@ -456,7 +456,7 @@ public final class ServerRegistry: Sendable {
 
     /// Whether `(keyID, nonce)` is in the replay cache.
     public func hasNonce(keyID: String, nonce: String) throws -> Bool {
-        try queue.read { db in
+        try queue.reading { db in
             try Bool.fetchOne(db, sql: "SELECT 1 FROM nonce WHERE keyid = ? AND nonce = ?", arguments: [keyID, nonce]) ?? false
         }
     }
@@ -510,7 +510,7 @@ public final class ServerRegistry: Sendable {
 
     /// How many nonces the cache holds (for limits and tests).
     public func nonceCount() throws -> Int {
-        try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM nonce") ?? 0 }
+        try queue.reading { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM nonce") ?? 0 }
     }
 
     // MARK: - Clock-free challenges
@@ -527,7 +527,7 @@ public final class ServerRegistry: Sendable {
 
     /// Whether `nonce` is a live, unused challenge.
     public func isChallenge(_ nonce: String, now: UInt64) throws -> Bool {
-        try queue.read { db in
+        try queue.reading { db in
             try Bool.fetchOne(
                 db, sql: "SELECT 1 FROM challenge WHERE nonce = ? AND expires_at >= ?", arguments: [nonce, Int64(now)])
                 ?? false
@@ -546,7 +546,7 @@ public final class ServerRegistry: Sendable {
 
     /// The answer already given to `batch` from `node`, if any.
     public func batchResponse(node: NodeID, batch: String) throws -> [UInt8]? {
-        try queue.read { db in
+        try queue.reading { db in
             try Data.fetchOne(
                 db, sql: "SELECT response FROM batch WHERE node = ? AND batch = ?", arguments: [node.description, batch]
             ).map(Array.init)
@@ -568,7 +568,7 @@ public final class ServerRegistry: Sendable {
 
     /// The audit log, oldest first.
     public func auditLog() throws -> [AuditEntry] {
-        try queue.read { db in
+        try queue.reading { db in
             try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY seq").map { row in
                 AuditEntry(
                     sequence: row["seq"], at: UInt64(row["at"] as Int64), actor: row["actor"], action: row["action"],
