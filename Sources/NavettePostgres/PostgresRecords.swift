@@ -361,9 +361,11 @@ public struct PostgresRecords: ServerRecords {
         let list = Array(refs)
         let rows = try await client.query(
             """
-            SELECT l.collection, l.record FROM \(unescaped: log.table) l
-            JOIN unnest(\(list.map(\.collection)), \(list.map(\.id))) AS k(c, i) ON l.collection = k.c AND l.record = k.i
-            GROUP BY l.collection, l.record HAVING bool_and(l.origin = \(node.description))
+            SELECT k.c, k.i FROM unnest(\(list.map(\.collection)), \(list.map(\.id))) AS k(c, i)
+            CROSS JOIN LATERAL (
+                SELECT min(l.origin) AS least, max(l.origin) AS greatest FROM \(unescaped: log.table) l
+                WHERE l.collection = k.c AND l.record = k.i) o
+            WHERE o.least = \(node.description) AND o.greatest = \(node.description)
             """, logger: logger)
         var out: [RecordRef] = []
         for try await (collection, id) in rows.decode((String, String).self) { out.append(RecordRef(collection, id)) }

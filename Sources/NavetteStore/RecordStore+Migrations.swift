@@ -96,6 +96,13 @@ extension RecordStore {
                     ) WITHOUT ROWID
                     """)
         }
+        migrator.registerMigration("v2: change_by_record covers origin") { db in
+            // Whether a record's every change came from one node (asked by
+            // the server on each push) is then two index seeks, not a read
+            // of the record's whole history.
+            try db.execute(sql: "DROP INDEX change_by_record")
+            try db.execute(sql: "CREATE INDEX change_by_record ON change (collection, record, origin)")
+        }
         return migrator
     }
 }

@@ -82,11 +82,16 @@ extension RecordStore {
     /// records it created and no one else has touched.
     public func createdOnlyBy(_ node: NodeID, among refs: Set<RecordRef>) throws -> [RecordRef] {
         try queue.reading { db in
-            try refs.sorted { $0.description < $1.description }.filter { ref in
-                let origins = try String.fetchAll(
-                    db, sql: "SELECT DISTINCT origin FROM change WHERE collection = ? AND record = ?",
-                    arguments: [ref.collection, ref.id])
-                return origins == [node.description]
+            // The least and the greatest origin, each one seek in `change_by_record`.
+            let origins = try db.cachedStatement(
+                sql: """
+                    SELECT (SELECT min(origin) FROM change WHERE collection = ?1 AND record = ?2),
+                           (SELECT max(origin) FROM change WHERE collection = ?1 AND record = ?2)
+                    """)
+            let origin = node.description
+            return try refs.sorted { $0.description < $1.description }.filter { ref in
+                let row = try Row.fetchOne(origins, arguments: [ref.collection, ref.id])
+                return row?[0] as String? == origin && row?[1] as String? == origin
             }
         }
     }
