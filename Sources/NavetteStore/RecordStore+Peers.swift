@@ -33,8 +33,10 @@ extension RecordStore {
     /// The last sequence of `peer`'s log this store has applied.
     public func receivedCursor(peer: String) throws -> Int64 {
         try queue.reading { db in
-            try String.fetchOne(db, sql: "SELECT received FROM checkpoint WHERE peer = ?", arguments: [peer])
-                .flatMap { Int64($0) } ?? 0
+            try String.fetchOne(
+                db.cachedStatement(sql: "SELECT received FROM checkpoint WHERE peer = ?"), arguments: [peer]
+            )
+            .flatMap { Int64($0) } ?? 0
         }
     }
 

@@ -104,7 +104,8 @@ extension RecordStore {
             sql += " ORDER BY name_key, id"
             return try Row.fetchAll(db, sql: sql, arguments: args).map { row in
                 let summary = (try? JSONValue(parsing: row["summary"] as String))?.objectValue ?? [:]
-                return RecordSummary(collection: collection, id: row["id"], fields: summary.filter { $0.value != .null })
+                return RecordSummary(
+                    collection: collection, id: row["id"], fields: summary.filter { $0.value != .null })
             }
         }
     }
@@ -143,7 +144,8 @@ extension RecordStore {
         return try queue.reading { db in
             var out: [FieldConflict] = []
             for row in try Row.fetchAll(
-                db, sql: "SELECT collection, id, state FROM record WHERE conflicts > 0 ORDER BY collection, id")
+                db.cachedStatement(
+                    sql: "SELECT collection, id, state FROM record WHERE conflicts > 0 ORDER BY collection, id"))
             {
                 let ref = RecordRef(row["collection"], row["id"])
                 let state = try RecordStore.decodeState(row["state"])
@@ -170,18 +172,21 @@ extension RecordStore {
     /// The node's identity and the counts `navette status` shows.
     public func status() throws -> StoreStatus {
         try queue.reading { db in
-            let changes = try Int.fetchOne(db, sql: "SELECT count(*) FROM change") ?? 0
-            let sent = try Int64.fetchOne(db, sql: "SELECT max(sent) FROM checkpoint") ?? 0
+            let changes = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM change")) ?? 0
+            let sent = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(sent) FROM checkpoint")) ?? 0
             let pending =
                 try Int.fetchOne(
-                    db, sql: "SELECT count(*) FROM change WHERE origin = ? AND seq > ?",
+                    db.cachedStatement(sql: "SELECT count(*) FROM change WHERE origin = ? AND seq > ?"),
                     arguments: [identity.node.description, sent]) ?? 0
-            let conflicts = try Int.fetchOne(db, sql: "SELECT coalesce(sum(conflicts), 0) FROM record") ?? 0
+            let conflicts =
+                try Int.fetchOne(db.cachedStatement(sql: "SELECT coalesce(sum(conflicts), 0) FROM record")) ?? 0
             var records: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT collection, count(*) AS n FROM record_index GROUP BY collection") {
+            for row in try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT collection, count(*) AS n FROM record_index GROUP BY collection"))
+            {
                 records[row["collection"]] = row["n"]
             }
-            let erased = try Int.fetchOne(db, sql: "SELECT count(*) FROM record WHERE erased = 1") ?? 0
+            let erased = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM record WHERE erased = 1")) ?? 0
             return StoreStatus(
                 identity: identity, changes: changes, pending: pending, conflicts: conflicts, records: records,
                 erasedRecords: erased)
@@ -212,7 +217,7 @@ extension RecordStore {
     public func changes(after sequence: Int64, limit: Int = .max) throws -> [(sequence: Int64, change: Change)] {
         try queue.reading { db in
             try Row.fetchAll(
-                db, sql: "SELECT seq, body FROM change WHERE seq > ? ORDER BY seq LIMIT ?",
+                db.cachedStatement(sql: "SELECT seq, body FROM change WHERE seq > ? ORDER BY seq LIMIT ?"),
                 arguments: [sequence, Int64(min(limit, Int(Int64.max)))]
             ).map { row in
                 (row["seq"], try Change(encoded: Array((row["body"] as String).utf8)))
@@ -223,7 +228,7 @@ extension RecordStore {
     /// Every record's state, for export and checks.
     public func allStates() throws -> [(collection: String, id: String, state: RecordState)] {
         try queue.reading { db in
-            try Row.fetchAll(db, sql: "SELECT collection, id, state FROM record").map { row in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT collection, id, state FROM record")).map { row in
                 (
                     row["collection"], row["id"],
                     try RecordStore.decodeState(row["state"])
@@ -240,7 +245,8 @@ extension RecordStore {
     /// The last local sequence a peer acknowledged receiving from this store.
     public func checkpoint(peer: String) throws -> Int64 {
         try queue.reading { db in
-            try Int64.fetchOne(db, sql: "SELECT sent FROM checkpoint WHERE peer = ?", arguments: [peer]) ?? 0
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT sent FROM checkpoint WHERE peer = ?"), arguments: [peer])
+                ?? 0
         }
     }
 
@@ -272,7 +278,8 @@ extension RecordStore {
         if case .register(let c?, _) = sessionState.view(of: capField) { capacity = Int(c.value.intValue ?? 0) }
         let ids = try queue.reading { db in
             try String.fetchAll(
-                db, sql: "SELECT id FROM record_index WHERE collection = 'registration' AND session = ?",
+                db.cachedStatement(
+                    sql: "SELECT id FROM record_index WHERE collection = 'registration' AND session = ?"),
                 arguments: [session])
         }
         var entries: [(id: String, rank: Stamp)] = []

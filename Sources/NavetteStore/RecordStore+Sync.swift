@@ -34,7 +34,8 @@ extension RecordStore {
     public func ownChanges(after sequence: Int64, limit: Int) throws -> [(sequence: Int64, change: Change)] {
         try queue.reading { db in
             try Row.fetchAll(
-                db, sql: "SELECT seq, body FROM change WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?",
+                db.cachedStatement(
+                    sql: "SELECT seq, body FROM change WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?"),
                 arguments: [identity.node.description, sequence, limit]
             ).map { row in (row["seq"], try Change(encoded: Array((row["body"] as String).utf8))) }
         }
@@ -62,7 +63,8 @@ extension RecordStore {
             var out: [RecordRef: String] = [:]
             for ref in records {
                 if let a = try String.fetchOne(
-                    db, sql: "SELECT agency FROM record WHERE collection = ? AND id = ?", arguments: [ref.collection, ref.id])
+                    db.cachedStatement(sql: "SELECT agency FROM record WHERE collection = ? AND id = ?"),
+                    arguments: [ref.collection, ref.id])
                 {
                     out[ref] = a
                 }
@@ -89,7 +91,7 @@ extension RecordStore {
     /// The changes servers refused, newest first.
     public func parkedChanges() throws -> [ParkedChange] {
         try queue.reading { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM refused ORDER BY at DESC, id").map { row in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM refused ORDER BY at DESC, id")).map { row in
                 ParkedChange(
                     id: ChangeID(row["id"] as String)!, record: RecordRef(row["collection"], row["record"]),
                     field: row["field"], reason: row["reason"], at: UInt64(row["at"] as Int64))
@@ -106,7 +108,7 @@ extension RecordStore {
             for table in ["change", "record", "record_index", "refused", "checkpoint"] {
                 try db.execute(sql: "DELETE FROM \(table)")
             }
-            try db.execute(sql: "DELETE FROM meta WHERE key LIKE 'sync.%' AND key != 'sync.revoked'")
+            try db.cachedStatement(sql: "DELETE FROM meta WHERE key LIKE 'sync.%' AND key != 'sync.revoked'").execute()
             try Self.moveViewGeneration(db)
         }
         try queue.writeWithoutTransaction { db in try db.execute(sql: "VACUUM") }
@@ -136,14 +138,16 @@ extension RecordStore {
             // One session: its statements are prepared once for the inserts and the flush.
             var session = WriteSession(db: db, schema: configuration.schema)
             for id in ids where id.origin == node {
-                guard let body = try String.fetchOne(db, sql: "SELECT body FROM change WHERE id = ?", arguments: [id.description])
+                guard
+                    let body = try String.fetchOne(
+                        db.cachedStatement(sql: "SELECT body FROM change WHERE id = ?"), arguments: [id.description])
                 else { continue }
                 var change = try Change(encoded: Array(body.utf8))
                 change.time = try clock.tick(wallMillis: wall)
                 if change.operation == .append, let key = change.key, key.hasSuffix(".\(change.id)") {
                     change.key = "\(change.time).\(change.id)"
                 }
-                try db.execute(sql: "DELETE FROM change WHERE id = ?", arguments: [id.description])
+                try db.cachedStatement(sql: "DELETE FROM change WHERE id = ?").execute(arguments: [id.description])
                 _ = try session.insert(change)
                 touched.insert(RecordRef(change.collection, change.record))
                 out.append(change)
@@ -151,7 +155,7 @@ extension RecordStore {
             for ref in touched {
                 var state = RecordState()
                 for row in try Row.fetchAll(
-                    db, sql: "SELECT body FROM change WHERE collection = ? AND record = ? ORDER BY seq",
+                    db.cachedStatement(sql: "SELECT body FROM change WHERE collection = ? AND record = ? ORDER BY seq"),
                     arguments: [ref.collection, ref.id])
                 {
                     state.apply(try Change(encoded: Array((row["body"] as String).utf8)))
@@ -176,12 +180,18 @@ extension RecordStore {
     public func compactLog(before cutoff: UInt64) throws -> Int64 {
         let horizon = try queue.write { db -> Int64 in
             let cutoffTime = Int64(bitPattern: Timestamp(wallMillis: cutoff, counter: 0).rawValue)
-            guard let last = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM change WHERE time < ?", arguments: [cutoffTime])
-            else { return try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'horizon'").flatMap { $0 } ?? 0 }
-            try db.execute(sql: "DELETE FROM change WHERE seq <= ?", arguments: [last])
-            try db.execute(
-                sql: "INSERT INTO meta (key, value) VALUES ('horizon', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                arguments: [String(last)])
+            guard
+                let last = try Int64.fetchOne(
+                    db.cachedStatement(sql: "SELECT max(seq) FROM change WHERE time < ?"), arguments: [cutoffTime])
+            else {
+                return try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'horizon'"))
+                    .flatMap { $0 } ?? 0
+            }
+            try db.cachedStatement(sql: "DELETE FROM change WHERE seq <= ?").execute(arguments: [last])
+            try db.cachedStatement(
+                sql:
+                    "INSERT INTO meta (key, value) VALUES ('horizon', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+            ).execute(arguments: [String(last)])
             return last
         }
         try truncateWAL()

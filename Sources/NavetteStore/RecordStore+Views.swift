@@ -45,7 +45,8 @@ extension RecordStore {
             let seekers: [String]
             if spec.agencyWide {
                 seekers = try String.fetchAll(
-                    db, sql: "SELECT id FROM record WHERE collection = 'seeker' AND erased = 0 AND agency = ?",
+                    db.cachedStatement(
+                        sql: "SELECT id FROM record WHERE collection = 'seeker' AND erased = 0 AND agency = ?"),
                     arguments: [spec.agency])
             } else if let c = spec.counsellor {
                 seekers = try String.fetchAll(
@@ -126,7 +127,9 @@ extension RecordStore {
             // outside the node's view, and their bodies are never copied out.
             let rows = try Row.fetchCursor(
                 db.cachedStatement(
-                    sql: "SELECT seq, origin, collection, record, field, body FROM change WHERE seq > ? ORDER BY seq LIMIT ?"),
+                    sql:
+                        "SELECT seq, origin, collection, record, field, body FROM change WHERE seq > ? ORDER BY seq LIMIT ?"
+                ),
                 arguments: [sequence, scanLimit])
             var out: [(Int64, Change)] = []
             var last = sequence
@@ -143,7 +146,7 @@ extension RecordStore {
                 if stub, (row[4] as String?).map(Self.isStubField) != true { continue }
                 out.append((seq, try Change(encoded: Array((row[5] as String).utf8))))
             }
-            let end = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM change") ?? 0
+            let end = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(seq) FROM change")) ?? 0
             return LogPage(changes: out, lastSequence: last, more: last < end)
         }
     }
@@ -180,9 +183,12 @@ extension RecordStore {
                 for table in ["change", "record_index", "record_link"] {
                     let column = table == "change" || table == "record_link" ? "record" : "id"
                     try db.execute(
-                        sql: "DELETE FROM \(table) WHERE collection = ? AND \(column) = ?", arguments: [ref.collection, ref.id])
+                        sql: "DELETE FROM \(table) WHERE collection = ? AND \(column) = ?",
+                        arguments: [ref.collection, ref.id])
                 }
-                try db.execute(sql: "DELETE FROM record WHERE collection = ? AND id = ?", arguments: [ref.collection, ref.id])
+                try db.cachedStatement(sql: "DELETE FROM record WHERE collection = ? AND id = ?").execute(arguments: [
+                    ref.collection, ref.id,
+                ])
             }
             try Self.moveViewGeneration(db)
         }

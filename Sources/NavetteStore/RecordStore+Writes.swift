@@ -136,7 +136,8 @@ extension RecordStore {
         _ = state
         let registrations = try queue.reading { db in
             try String.fetchAll(
-                db, sql: "SELECT id FROM record_index WHERE collection = 'registration' AND seeker = ? ORDER BY id",
+                db.cachedStatement(
+                    sql: "SELECT id FROM record_index WHERE collection = 'registration' AND seeker = ? ORDER BY id"),
                 arguments: [id])
         }
         let refs = [RecordRef("seeker", id)] + registrations.map { RecordRef("registration", $0) }
@@ -171,9 +172,13 @@ extension RecordStore {
     static let truncateWALPatience = Duration.seconds(10)
 
     static func saveClock(_ db: Database, _ clock: Timestamp, counter: UInt64?) throws {
-        try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'clock'").execute(arguments: [clock.description])
+        try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'clock'").execute(arguments: [
+            clock.description
+        ])
         if let counter {
-            try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'counter'").execute(arguments: [String(counter)])
+            try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'counter'").execute(arguments: [
+                String(counter)
+            ])
         }
     }
 }
@@ -290,7 +295,7 @@ struct WriteSession {
         // idempotent, so a change already held leaves the state as it was.
         let outcome = try Self.damaged(ref) { try states[ref]!.apply(change) }
         #if NAVETTE_INTERNAL_CHECKS
-        states[ref]!.state._checkInvariants()
+            states[ref]!.state._checkInvariants()
         #endif
         switch outcome {
         case .dropped:
@@ -346,7 +351,9 @@ struct WriteSession {
             let body: String = row["body"]
             let change = try Change(encoded: Array(body.utf8))
             guard change.isCovered(byErasureOf: field, key: key, before: before, except: except) else { continue }
-            try db.cachedStatement(sql: "UPDATE change SET body = ?, purged = 1 WHERE seq = ?").execute(arguments: [change.purged.encoded, seq])
+            try db.cachedStatement(sql: "UPDATE change SET body = ?, purged = 1 WHERE seq = ?").execute(arguments: [
+                change.purged.encoded, seq,
+            ])
         }
     }
 
@@ -497,7 +504,8 @@ extension RecordStore {
     static func loadState(_ db: Database, _ ref: RecordRef) throws -> RecordState? {
         guard
             let text = try String.fetchOne(
-                db, sql: "SELECT state FROM record WHERE collection = ? AND id = ?", arguments: [ref.collection, ref.id])
+                db.cachedStatement(sql: "SELECT state FROM record WHERE collection = ? AND id = ?"),
+                arguments: [ref.collection, ref.id])
         else { return nil }
         return try decodeState(Array(text.utf8), of: ref)
     }

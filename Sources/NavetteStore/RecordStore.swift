@@ -67,9 +67,11 @@ public final class RecordStore: Sendable {
         self.queue = queue
         self.path = path
         self.configuration = configuration
-        self.checkpointer = path == ":memory:" ? nil : try Checkpointer(path: path, configuration: Self.baseConfiguration(wal: true))
+        self.checkpointer =
+            path == ":memory:" ? nil : try Checkpointer(path: path, configuration: Self.baseConfiguration(wal: true))
         let offset = try queue.reading { db in
-            try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'sync.clockOffset'").flatMap { Int64($0) }
+            try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'sync.clockOffset'"))
+                .flatMap { Int64($0) }
         }
         self.state = Mutex((identity, offset ?? 0))
     }
@@ -101,10 +103,11 @@ public final class RecordStore: Sendable {
     /// Rebinds the node to an agency and counsellor (at enrolment).
     public func setIdentity(agency: String, counsellor: String?) throws {
         try queue.write { db in
-            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'agency'", arguments: [agency])
-            try db.execute(sql: "DELETE FROM meta WHERE key = 'counsellor'")
+            try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'agency'").execute(arguments: [agency])
+            try db.cachedStatement(sql: "DELETE FROM meta WHERE key = 'counsellor'").execute()
             if let counsellor {
-                try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('counsellor', ?)", arguments: [counsellor])
+                try db.cachedStatement(sql: "INSERT INTO meta (key, value) VALUES ('counsellor', ?)").execute(
+                    arguments: [counsellor])
             }
         }
         state.withLock {
@@ -115,18 +118,21 @@ public final class RecordStore: Sendable {
 
     /// A node setting (`sync.server`, `sync.cursor`…), or `nil`.
     public func meta(_ key: String) throws -> String? {
-        try queue.reading { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
+        try queue.reading { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = ?"), arguments: [key])
+        }
     }
 
     /// Sets (or, with `nil`, removes) a node setting.
     public func setMeta(_ key: String, _ value: String?) throws {
         try queue.write { db in
             if let value {
-                try db.execute(
-                    sql: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    arguments: [key, value])
+                try db.cachedStatement(
+                    sql:
+                        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+                ).execute(arguments: [key, value])
             } else {
-                try db.execute(sql: "DELETE FROM meta WHERE key = ?", arguments: [key])
+                try db.cachedStatement(sql: "DELETE FROM meta WHERE key = ?").execute(arguments: [key])
             }
         }
     }
@@ -148,7 +154,8 @@ public final class RecordStore: Sendable {
         if fm.fileExists(atPath: path) {
             throw StoreError(.alreadyInitialised, "\(directory) already holds a node; use another directory")
         }
-        try fm.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try fm.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let queue = try makeQueue(path: path)
         try initialise(queue, identity: identity)
         return try RecordStore(queue: queue, path: path, identity: identity, configuration: configuration)
@@ -212,7 +219,7 @@ public final class RecordStore: Sendable {
             ]
             if let c = identity.counsellor { meta["counsellor"] = c }
             for (k, v) in meta {
-                try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?)", arguments: [k, v])
+                try db.cachedStatement(sql: "INSERT INTO meta (key, value) VALUES (?, ?)").execute(arguments: [k, v])
             }
         }
     }

@@ -27,7 +27,8 @@ public struct NodeRecord: Hashable, Sendable {
     public var agencyWide: Bool = false
 
     public init(
-        id: NodeID, publicKey: String, agency: String, counsellor: String?, name: String, status: Status, enrolledAt: UInt64,
+        id: NodeID, publicKey: String, agency: String, counsellor: String?, name: String, status: Status,
+        enrolledAt: UInt64,
         revokedAt: UInt64?, lastSeen: UInt64?, clockSkew: Int64? = nil, refused: Int = 0, agencyWide: Bool = false
     ) {
         self.id = id
@@ -136,7 +137,8 @@ public final class ServerRegistry: Sendable {
                         node TEXT PRIMARY KEY, epoch INTEGER NOT NULL, entering TEXT NOT NULL, leaving TEXT NOT NULL
                     ) WITHOUT ROWID
                     """)
-            try db.execute(sql: "CREATE TABLE node_view_epoch (node TEXT PRIMARY KEY, epoch INTEGER NOT NULL) WITHOUT ROWID")
+            try db.execute(
+                sql: "CREATE TABLE node_view_epoch (node TEXT PRIMARY KEY, epoch INTEGER NOT NULL) WITHOUT ROWID")
             // The erasure ledger: erased ids (never values), re-applied at start
             // so that a store restored from a backup cannot bring them back.
             try db.execute(
@@ -169,12 +171,16 @@ public final class ServerRegistry: Sendable {
     /// The secret named `name`, made of `bytes` random bytes on first use.
     public func secret(_ name: String, bytes: Int = 32) throws -> [UInt8] {
         try queue.write { db in
-            if let existing = try Data.fetchOne(db, sql: "SELECT value FROM secret WHERE name = ?", arguments: [name]) {
+            if let existing = try Data.fetchOne(
+                db.cachedStatement(sql: "SELECT value FROM secret WHERE name = ?"), arguments: [name])
+            {
                 return Array(existing)
             }
             var rng = SystemRandomNumberGenerator()
             let value = (0..<bytes).map { _ in UInt8.random(in: 0...255, using: &rng) }
-            try db.execute(sql: "INSERT INTO secret (name, value) VALUES (?, ?)", arguments: [name, Data(value)])
+            try db.cachedStatement(sql: "INSERT INTO secret (name, value) VALUES (?, ?)").execute(arguments: [
+                name, Data(value),
+            ])
             return value
         }
     }
@@ -182,14 +188,16 @@ public final class ServerRegistry: Sendable {
     /// Replaces the secret named `name`.
     public func setSecret(_ name: String, _ value: [UInt8]) throws {
         try queue.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO secret (name, value) VALUES (?, ?)", arguments: [name, Data(value)])
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO secret (name, value) VALUES (?, ?)").execute(
+                arguments: [name, Data(value)])
         }
     }
 
     /// The secret named `name`, if it was ever set.
     public func existingSecret(_ name: String) throws -> [UInt8]? {
         try queue.reading { db in
-            try Data.fetchOne(db, sql: "SELECT value FROM secret WHERE name = ?", arguments: [name]).map(Array.init)
+            try Data.fetchOne(db.cachedStatement(sql: "SELECT value FROM secret WHERE name = ?"), arguments: [name])
+                .map(Array.init)
         }
     }
 
@@ -227,9 +235,9 @@ public final class ServerRegistry: Sendable {
     ) throws -> String {
         let code = Self.newEnrolmentCode()
         try queue.write { db in
-            try db.execute(
-                sql: "INSERT INTO enrolment_code (digest, agency, counsellor, name, expires_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [Self.digest(code), agency, counsellor, name, Int64(expiresAt)])
+            try db.cachedStatement(
+                sql: "INSERT INTO enrolment_code (digest, agency, counsellor, name, expires_at) VALUES (?, ?, ?, ?, ?)"
+            ).execute(arguments: [Self.digest(code), agency, counsellor, name, Int64(expiresAt)])
             try Self.audit(db, at: now, actor: actor, action: "issue-enrolment-code", target: "agency \(agency)")
         }
         return code
@@ -249,7 +257,8 @@ public final class ServerRegistry: Sendable {
         try queue.write { db in
             guard
                 let row = try Row.fetchOne(
-                    db, sql: "SELECT * FROM enrolment_code WHERE digest = ?", arguments: [Self.digest(code)])
+                    db.cachedStatement(sql: "SELECT * FROM enrolment_code WHERE digest = ?"),
+                    arguments: [Self.digest(code)])
             else { throw EnrolmentRefusal.unknownCode }
             guard (row["used_at"] as Int64?) == nil else { throw EnrolmentRefusal.usedCode }
             guard UInt64(row["expires_at"] as Int64) > now else { throw EnrolmentRefusal.expiredCode }
@@ -264,8 +273,7 @@ public final class ServerRegistry: Sendable {
                     VALUES (?, ?, ?, ?, ?, 'active', ?)
                     """,
                 arguments: [node.description, publicKey, record.agency, record.counsellor, label, Int64(now)])
-            try db.execute(
-                sql: "UPDATE enrolment_code SET used_at = ?, used_by = ? WHERE digest = ?",
+            try db.cachedStatement(sql: "UPDATE enrolment_code SET used_at = ?, used_by = ? WHERE digest = ?").execute(
                 arguments: [Int64(now), node.description, Self.digest(code)])
             try Self.audit(db, at: now, actor: "node \(node)", action: "enrol", target: "agency \(record.agency)")
             return record
@@ -282,7 +290,7 @@ public final class ServerRegistry: Sendable {
     /// Every enrolled node, by agency then id.
     public func nodes() throws -> [NodeRecord] {
         try queue.reading { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM node ORDER BY agency, id").map(Self.nodeRecord)
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM node ORDER BY agency, id")).map(Self.nodeRecord)
         }
     }
 
@@ -292,9 +300,9 @@ public final class ServerRegistry: Sendable {
     @discardableResult
     public func revoke(_ id: NodeID, actor: String, now: UInt64) throws -> Bool {
         try queue.write { db in
-            try db.execute(
-                sql: "UPDATE node SET status = 'revoked', revoked_at = coalesce(revoked_at, ?) WHERE id = ?",
-                arguments: [Int64(now), id.description])
+            try db.cachedStatement(
+                sql: "UPDATE node SET status = 'revoked', revoked_at = coalesce(revoked_at, ?) WHERE id = ?"
+            ).execute(arguments: [Int64(now), id.description])
             guard db.changesCount > 0 else { return false }
             try Self.audit(db, at: now, actor: actor, action: "revoke", target: "node \(id)")
             return true
@@ -304,14 +312,14 @@ public final class ServerRegistry: Sendable {
     /// Notes when a node was last heard from, and how far off its clock was.
     public func touch(_ id: NodeID, at: UInt64, clockSkew: Int64) throws {
         try queue.write { db in
-            try db.execute(
-                sql: "UPDATE node SET last_seen = ?, clock_skew = ? WHERE id = ?",
+            try db.cachedStatement(sql: "UPDATE node SET last_seen = ?, clock_skew = ? WHERE id = ?").execute(
                 arguments: [Int64(at), clockSkew, id.description])
         }
     }
 
     static func node(_ db: Database, _ id: NodeID) throws -> NodeRecord? {
-        try Row.fetchOne(db, sql: "SELECT * FROM node WHERE id = ?", arguments: [id.description]).map(nodeRecord)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM node WHERE id = ?"), arguments: [id.description]).map(
+            nodeRecord)
     }
 
     static func nodeRecord(_ row: Row) -> NodeRecord {
@@ -320,7 +328,8 @@ public final class ServerRegistry: Sendable {
             counsellor: row["counsellor"], name: row["name"],
             status: NodeRecord.Status(rawValue: row["status"]) ?? .revoked,
             enrolledAt: UInt64(row["enrolled_at"] as Int64), revokedAt: (row["revoked_at"] as Int64?).map(UInt64.init),
-            lastSeen: (row["last_seen"] as Int64?).map(UInt64.init), clockSkew: row["clock_skew"], refused: row["refused"],
+            lastSeen: (row["last_seen"] as Int64?).map(UInt64.init), clockSkew: row["clock_skew"],
+            refused: row["refused"],
             agencyWide: row["agency_wide"])
     }
 
@@ -330,7 +339,9 @@ public final class ServerRegistry: Sendable {
     @discardableResult
     public func setAgencyWide(_ id: NodeID, _ wide: Bool, actor: String, now: UInt64) throws -> Bool {
         try queue.write { db in
-            try db.execute(sql: "UPDATE node SET agency_wide = ? WHERE id = ?", arguments: [wide, id.description])
+            try db.cachedStatement(sql: "UPDATE node SET agency_wide = ? WHERE id = ?").execute(arguments: [
+                wide, id.description,
+            ])
             guard db.changesCount > 0 else { return false }
             try Self.audit(db, at: now, actor: actor, action: wide ? "view-widen" : "view-narrow", target: "node \(id)")
             return true
@@ -344,7 +355,8 @@ public final class ServerRegistry: Sendable {
         try queue.reading { db in
             var out: [RecordRef: Bool] = [:]
             for row in try Row.fetchAll(
-                db, sql: "SELECT collection, record, stub FROM node_view WHERE node = ?", arguments: [node.description])
+                db.cachedStatement(sql: "SELECT collection, record, stub FROM node_view WHERE node = ?"),
+                arguments: [node.description])
             {
                 out[RecordRef(row["collection"], row["record"])] = row["stub"]
             }
@@ -356,7 +368,7 @@ public final class ServerRegistry: Sendable {
     public func holders(of ref: RecordRef) throws -> [NodeID] {
         try queue.reading { db in
             try String.fetchAll(
-                db, sql: "SELECT node FROM node_view WHERE collection = ? AND record = ? ORDER BY node",
+                db.cachedStatement(sql: "SELECT node FROM node_view WHERE collection = ? AND record = ? ORDER BY node"),
                 arguments: [ref.collection, ref.id]
             ).compactMap(NodeID.init)
         }
@@ -367,24 +379,31 @@ public final class ServerRegistry: Sendable {
     /// it), or forgets it (the node did not). Returns the current epoch.
     public func confirmView(_ node: NodeID, epoch: Int64?) throws -> Int64 {
         try queue.write { db in
-            let current = try Int64.fetchOne(db, sql: "SELECT epoch FROM node_view_epoch WHERE node = ?", arguments: [node.description]) ?? 0
-            if let pending = try Row.fetchOne(db, sql: "SELECT * FROM node_view_pending WHERE node = ?", arguments: [node.description]) {
+            let current =
+                try Int64.fetchOne(
+                    db.cachedStatement(sql: "SELECT epoch FROM node_view_epoch WHERE node = ?"),
+                    arguments: [node.description]) ?? 0
+            if let pending = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM node_view_pending WHERE node = ?"), arguments: [node.description]
+            ) {
                 if epoch == pending["epoch"] {
                     // Leaving first: a file that became a stub leaves whole and enters as a stub.
                     for item in (try? JSONValue(parsing: pending["leaving"] as String))?.arrayValue ?? [] {
                         guard let c = item["c"]?.stringValue, let r = item["r"]?.stringValue else { continue }
-                        try db.execute(
-                            sql: "DELETE FROM node_view WHERE node = ? AND collection = ? AND record = ?",
-                            arguments: [node.description, c, r])
+                        try db.cachedStatement(
+                            sql: "DELETE FROM node_view WHERE node = ? AND collection = ? AND record = ?"
+                        ).execute(arguments: [node.description, c, r])
                     }
                     for item in (try? JSONValue(parsing: pending["entering"] as String))?.arrayValue ?? [] {
                         guard let c = item["c"]?.stringValue, let r = item["r"]?.stringValue else { continue }
-                        try db.execute(
-                            sql: "INSERT OR REPLACE INTO node_view (node, collection, record, stub) VALUES (?, ?, ?, ?)",
-                            arguments: [node.description, c, r, item["s"]?.boolValue ?? false])
+                        try db.cachedStatement(
+                            sql: "INSERT OR REPLACE INTO node_view (node, collection, record, stub) VALUES (?, ?, ?, ?)"
+                        ).execute(arguments: [node.description, c, r, item["s"]?.boolValue ?? false])
                     }
                 }
-                try db.execute(sql: "DELETE FROM node_view_pending WHERE node = ?", arguments: [node.description])
+                try db.cachedStatement(sql: "DELETE FROM node_view_pending WHERE node = ?").execute(arguments: [
+                    node.description
+                ])
             }
             return current
         }
@@ -394,14 +413,18 @@ public final class ServerRegistry: Sendable {
     /// returns the epoch its cursor must carry.
     public func sendView(_ node: NodeID, entering: [RecordRef: Bool], leaving: [RecordRef]) throws -> Int64 {
         try queue.write { db in
-            let epoch = (try Int64.fetchOne(db, sql: "SELECT epoch FROM node_view_epoch WHERE node = ?", arguments: [node.description]) ?? 0) + 1
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO node_view_epoch (node, epoch) VALUES (?, ?)", arguments: [node.description, epoch])
-            let e = JSONValue.array(entering.map { ["c": .string($0.key.collection), "r": .string($0.key.id), "s": .bool($0.value)] })
+            let epoch =
+                (try Int64.fetchOne(
+                    db.cachedStatement(sql: "SELECT epoch FROM node_view_epoch WHERE node = ?"),
+                    arguments: [node.description]) ?? 0) + 1
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO node_view_epoch (node, epoch) VALUES (?, ?)").execute(
+                arguments: [node.description, epoch])
+            let e = JSONValue.array(
+                entering.map { ["c": .string($0.key.collection), "r": .string($0.key.id), "s": .bool($0.value)] })
             let l = JSONValue.array(leaving.map { ["c": .string($0.collection), "r": .string($0.id)] })
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO node_view_pending (node, epoch, entering, leaving) VALUES (?, ?, ?, ?)",
-                arguments: [node.description, epoch, e.canonicalString, l.canonicalString])
+            try db.cachedStatement(
+                sql: "INSERT OR REPLACE INTO node_view_pending (node, epoch, entering, leaving) VALUES (?, ?, ?, ?)"
+            ).execute(arguments: [node.description, epoch, e.canonicalString, l.canonicalString])
             return epoch
         }
     }
@@ -409,8 +432,10 @@ public final class ServerRegistry: Sendable {
     /// Forgets what a node holds (it starts again from snapshots).
     public func resetView(_ node: NodeID) throws {
         try queue.write { db in
-            try db.execute(sql: "DELETE FROM node_view WHERE node = ?", arguments: [node.description])
-            try db.execute(sql: "DELETE FROM node_view_pending WHERE node = ?", arguments: [node.description])
+            try db.cachedStatement(sql: "DELETE FROM node_view WHERE node = ?").execute(arguments: [node.description])
+            try db.cachedStatement(sql: "DELETE FROM node_view_pending WHERE node = ?").execute(arguments: [
+                node.description
+            ])
         }
     }
 
@@ -420,12 +445,13 @@ public final class ServerRegistry: Sendable {
     public func recordErasure(_ refs: [RecordRef], actor: String, now: UInt64) throws {
         try queue.write { db in
             for ref in refs {
-                try db.execute(
-                    sql: "INSERT OR IGNORE INTO erasure (collection, record, at, actor) VALUES (?, ?, ?, ?)",
-                    arguments: [ref.collection, ref.id, Int64(now), actor])
+                try db.cachedStatement(
+                    sql: "INSERT OR IGNORE INTO erasure (collection, record, at, actor) VALUES (?, ?, ?, ?)"
+                ).execute(arguments: [ref.collection, ref.id, Int64(now), actor])
             }
             if let first = refs.first {
-                try Self.audit(db, at: now, actor: actor, action: "erase", target: "\(first) and \(refs.count - 1) linked records")
+                try Self.audit(
+                    db, at: now, actor: actor, action: "erase", target: "\(first) and \(refs.count - 1) linked records")
             }
         }
     }
@@ -433,7 +459,7 @@ public final class ServerRegistry: Sendable {
     /// Every erased record, oldest first, with when it was erased.
     public func erasures() throws -> [(record: RecordRef, at: UInt64)] {
         try queue.reading { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM erasure ORDER BY at, collection, record").map {
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM erasure ORDER BY at, collection, record")).map {
                 (RecordRef($0["collection"], $0["record"]), UInt64($0["at"] as Int64))
             }
         }
@@ -446,10 +472,9 @@ public final class ServerRegistry: Sendable {
     /// - Returns: `false` when the pair was already recorded: a replay.
     public func recordNonce(keyID: String, nonce: String, expiresAt: UInt64, now: UInt64) throws -> Bool {
         try queue.write { db in
-            try db.execute(sql: "DELETE FROM nonce WHERE expires_at < ?", arguments: [Int64(now)])
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO nonce (keyid, nonce, expires_at) VALUES (?, ?, ?)",
-                arguments: [keyID, nonce, Int64(expiresAt)])
+            try db.cachedStatement(sql: "DELETE FROM nonce WHERE expires_at < ?").execute(arguments: [Int64(now)])
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO nonce (keyid, nonce, expires_at) VALUES (?, ?, ?)")
+                .execute(arguments: [keyID, nonce, Int64(expiresAt)])
             return db.changesCount > 0
         }
     }
@@ -457,7 +482,9 @@ public final class ServerRegistry: Sendable {
     /// Whether `(keyID, nonce)` is in the replay cache.
     public func hasNonce(keyID: String, nonce: String) throws -> Bool {
         try queue.reading { db in
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM nonce WHERE keyid = ? AND nonce = ?", arguments: [keyID, nonce]) ?? false
+            try Bool.fetchOne(
+                db.cachedStatement(sql: "SELECT 1 FROM nonce WHERE keyid = ? AND nonce = ?"), arguments: [keyID, nonce])
+                ?? false
         }
     }
 
@@ -485,7 +512,8 @@ public final class ServerRegistry: Sendable {
     /// retry gets the same), the changes refused, and the records the node
     /// created (it holds them).
     public func recordPush(
-        node: NodeID, batch: String, response: [UInt8], refused: Int, created: [RecordRef], logSequence: Int64, now: UInt64
+        node: NodeID, batch: String, response: [UInt8], refused: Int, created: [RecordRef], logSequence: Int64,
+        now: UInt64
     ) throws {
         try queue.write { db in
             // Only ever raised: a store restored from an older backup ends before it.
@@ -495,22 +523,25 @@ public final class ServerRegistry: Sendable {
                     ON CONFLICT (name) DO UPDATE SET value = max(secret.value, excluded.value)
                     """
             ).execute(arguments: [Self.logHighWaterName, Data(Self.logHighWaterBytes(logSequence))])
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO batch (node, batch, response, at) VALUES (?, ?, ?, ?)",
-                arguments: [node.description, batch, Data(response), Int64(now)])
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO batch (node, batch, response, at) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [node.description, batch, Data(response), Int64(now)])
             if refused > 0 {
-                try db.execute(sql: "UPDATE node SET refused = refused + ? WHERE id = ?", arguments: [refused, node.description])
+                try db.cachedStatement(sql: "UPDATE node SET refused = refused + ? WHERE id = ?").execute(arguments: [
+                    refused, node.description,
+                ])
             }
             for ref in created {
-                try db.cachedStatement(sql: "INSERT OR IGNORE INTO node_view (node, collection, record, stub) VALUES (?, ?, ?, 0)")
-                    .execute(arguments: [node.description, ref.collection, ref.id])
+                try db.cachedStatement(
+                    sql: "INSERT OR IGNORE INTO node_view (node, collection, record, stub) VALUES (?, ?, ?, 0)"
+                )
+                .execute(arguments: [node.description, ref.collection, ref.id])
             }
         }
     }
 
     /// How many nonces the cache holds (for limits and tests).
     public func nonceCount() throws -> Int {
-        try queue.reading { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM nonce") ?? 0 }
+        try queue.reading { db in try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM nonce")) ?? 0 }
     }
 
     // MARK: - Clock-free challenges
@@ -519,9 +550,10 @@ public final class ServerRegistry: Sendable {
     /// a node whose clock cannot be trusted.
     public func issueChallenge(_ nonce: String, expiresAt: UInt64, now: UInt64) throws {
         try queue.write { db in
-            try db.execute(sql: "DELETE FROM challenge WHERE expires_at < ?", arguments: [Int64(now)])
-            try db.execute(
-                sql: "INSERT INTO challenge (nonce, expires_at) VALUES (?, ?)", arguments: [nonce, Int64(expiresAt)])
+            try db.cachedStatement(sql: "DELETE FROM challenge WHERE expires_at < ?").execute(arguments: [Int64(now)])
+            try db.cachedStatement(sql: "INSERT INTO challenge (nonce, expires_at) VALUES (?, ?)").execute(arguments: [
+                nonce, Int64(expiresAt),
+            ])
         }
     }
 
@@ -529,7 +561,8 @@ public final class ServerRegistry: Sendable {
     public func isChallenge(_ nonce: String, now: UInt64) throws -> Bool {
         try queue.reading { db in
             try Bool.fetchOne(
-                db, sql: "SELECT 1 FROM challenge WHERE nonce = ? AND expires_at >= ?", arguments: [nonce, Int64(now)])
+                db.cachedStatement(sql: "SELECT 1 FROM challenge WHERE nonce = ? AND expires_at >= ?"),
+                arguments: [nonce, Int64(now)])
                 ?? false
         }
     }
@@ -537,7 +570,7 @@ public final class ServerRegistry: Sendable {
     /// Uses a challenge up. Returns `false` when it was already used.
     public func consumeChallenge(_ nonce: String) throws -> Bool {
         try queue.write { db in
-            try db.execute(sql: "DELETE FROM challenge WHERE nonce = ?", arguments: [nonce])
+            try db.cachedStatement(sql: "DELETE FROM challenge WHERE nonce = ?").execute(arguments: [nonce])
             return db.changesCount > 0
         }
     }
@@ -548,7 +581,8 @@ public final class ServerRegistry: Sendable {
     public func batchResponse(node: NodeID, batch: String) throws -> [UInt8]? {
         try queue.reading { db in
             try Data.fetchOne(
-                db, sql: "SELECT response FROM batch WHERE node = ? AND batch = ?", arguments: [node.description, batch]
+                db.cachedStatement(sql: "SELECT response FROM batch WHERE node = ? AND batch = ?"),
+                arguments: [node.description, batch]
             ).map(Array.init)
         }
     }
@@ -556,8 +590,7 @@ public final class ServerRegistry: Sendable {
     // MARK: - Audit
 
     static func audit(_ db: Database, at: UInt64, actor: String, action: String, target: String) throws {
-        try db.execute(
-            sql: "INSERT INTO audit (at, actor, action, target) VALUES (?, ?, ?, ?)",
+        try db.cachedStatement(sql: "INSERT INTO audit (at, actor, action, target) VALUES (?, ?, ?, ?)").execute(
             arguments: [Int64(at), actor, action, target])
     }
 
@@ -569,7 +602,7 @@ public final class ServerRegistry: Sendable {
     /// The audit log, oldest first.
     public func auditLog() throws -> [AuditEntry] {
         try queue.reading { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY seq").map { row in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM audit ORDER BY seq")).map { row in
                 AuditEntry(
                     sequence: row["seq"], at: UInt64(row["at"] as Int64), actor: row["actor"], action: row["action"],
                     target: row["target"])
