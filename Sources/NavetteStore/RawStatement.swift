@@ -6,8 +6,10 @@ import GRDBSQLite
 /// binding costs more than SQLite's own work. In a profile of `apply`, GRDB's
 /// binding took 34% of the change-log insert, and SQLite's step 6%.
 ///
-/// Prepared within one database access and finalized when released, before
-/// that access ends (``WriteSession`` holds them). It skips GRDB's
+/// Used only inside the store's serialized database access, and finalized
+/// when released: ``PreparedStatements`` keeps them from one write session
+/// to the next, and the store releases them before its connection closes.
+/// It skips GRDB's
 /// statement bookkeeping, which only transaction observers and schema
 /// changes need: the store has neither, and these statements change no
 /// schema. Text is bound as a copy (`SQLITE_TRANSIENT`).

@@ -136,7 +136,7 @@ extension RecordStore {
             var out: [Change] = []
             var touched: Set<RecordRef> = []
             // One session: its statements are prepared once for the inserts and the flush.
-            var session = WriteSession(db: db, schema: configuration.schema)
+            var session = WriteSession(db: db, schema: configuration.schema, prepared: prepared)
             for id in ids where id.origin == node {
                 guard
                     let body = try String.fetchOne(

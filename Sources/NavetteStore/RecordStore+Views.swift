@@ -163,7 +163,7 @@ extension RecordStore {
     /// Merges a snapshot a server sent as a record entered this node's view.
     public func mergeSnapshots(_ snapshots: [(RecordRef, RecordState)]) throws {
         try queue.write { db in
-            var session = WriteSession(db: db, schema: configuration.schema)
+            var session = WriteSession(db: db, schema: configuration.schema, prepared: prepared)
             for (ref, incoming) in snapshots {
                 var s = try session.state(ref)
                 s.merge(incoming)

@@ -54,6 +54,8 @@ public final class RecordStore: Sendable {
     /// The path of the SQLite file, or `":memory:"`.
     public let path: String
     let queue: DatabaseQueue
+    /// The statements write sessions run, kept prepared between sessions.
+    let prepared = PreparedStatements()
     /// Checkpoints the WAL in the background (file stores only).
     let checkpointer: Checkpointer?
     private let state: Mutex<(identity: NodeIdentity, clockOffset: Int64)>
@@ -80,6 +82,9 @@ public final class RecordStore: Sendable {
         // The checkpointer's connection closes first, so that the store's own
         // is the last: closing it copies the WAL into the file and removes it.
         checkpointer?.stop()
+        // Nothing else holds the connection now; its statements must be
+        // finalized before it closes.
+        prepared.finalize()
     }
 
     /// The node's corrected wall time: its clock plus the offset learned
