@@ -13,16 +13,23 @@ extension DatabaseQueue {
     ///
     /// The store's reads go through this instead. That they write nothing is
     /// checked in debug builds (the tests): a write here fails an assertion.
+    /// `BEGIN` and `COMMIT` are cached statements too (GRDB's transactions
+    /// prepare them each time).
     func reading<T>(_ body: (Database) throws -> T) throws -> T {
         try inDatabase { db in
             let changesBefore = sqlite3_total_changes64(db.sqliteConnection)
-            var result: T?
-            try db.inTransaction(.deferred) {
+            try db.cachedStatement(sql: "BEGIN DEFERRED TRANSACTION").execute()
+            let result: T
+            do {
                 result = try body(db)
-                return .commit
+                try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
+            } catch {
+                // SQLite may have rolled back already (an I/O error, say).
+                if db.isInsideTransaction { try? db.cachedStatement(sql: "ROLLBACK TRANSACTION").execute() }
+                throw error
             }
             assert(sqlite3_total_changes64(db.sqliteConnection) == changesBefore, "a read wrote to the store")
-            return result!
+            return result
         }
     }
 }
