@@ -42,7 +42,7 @@ extension RecordStore {
 
     /// Records that this store applied `peer`'s log up to `sequence`.
     public func setReceivedCursor(peer: String, sequence: Int64) throws {
-        try queue.write { db in
+        try queue.writing { db in
             try db.execute(
                 sql: """
                     INSERT INTO checkpoint (peer, received) VALUES (?, ?)

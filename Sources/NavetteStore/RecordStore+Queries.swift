@@ -254,7 +254,7 @@ extension RecordStore {
     /// checkpoint only moves forward, unless `force` resets it (a peer that
     /// lost data, such as a server restored from a backup).
     public func setCheckpoint(peer: String, sequence: Int64, force: Bool = false) throws {
-        try queue.write { db in
+        try queue.writing { db in
             try db.execute(
                 sql: force
                     ? "INSERT INTO checkpoint (peer, sent) VALUES (?, ?) ON CONFLICT (peer) DO UPDATE SET sent = excluded.sent"

@@ -48,11 +48,11 @@ extension RecordStore {
     public func lastSequence() throws -> Int64 {
         try queue.reading { db in
             try Int64.fetchOne(
-                db,
-                sql: """
-                    SELECT max(coalesce((SELECT max(seq) FROM change), 0),
-                               coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'change'), 0))
-                    """) ?? 0
+                db.cachedStatement(
+                    sql: """
+                        SELECT max(coalesce((SELECT max(seq) FROM change), 0),
+                                   coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'change'), 0))
+                        """)) ?? 0
         }
     }
 
@@ -76,14 +76,14 @@ extension RecordStore {
     /// Parks changes a server refused, with its reasons.
     public func park(_ refused: [(change: Change, reason: String)]) throws {
         let at = now()
-        try queue.write { db in
+        try queue.writing { db in
             for (c, reason) in refused {
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         INSERT INTO refused (id, collection, record, field, reason, at) VALUES (?, ?, ?, ?, ?, ?)
                         ON CONFLICT (id) DO UPDATE SET reason = excluded.reason, at = excluded.at
-                        """,
-                    arguments: [c.id.description, c.collection, c.record, c.field, reason, Int64(at)])
+                        """
+                ).execute(arguments: [c.id.description, c.collection, c.record, c.field, reason, Int64(at)])
             }
         }
     }
@@ -104,7 +104,7 @@ extension RecordStore {
     /// Removes every record and change from this node (after revocation):
     /// the files keep no value of them (`secure_delete`, WAL truncated).
     public func purgeAllData() throws {
-        try queue.write { db in
+        try queue.writing { db in
             for table in ["change", "record", "record_index", "refused", "checkpoint"] {
                 try db.execute(sql: "DELETE FROM \(table)")
             }
@@ -127,7 +127,7 @@ extension RecordStore {
     public func restamp(_ ids: [ChangeID]) throws -> [Change] {
         let wall = now()
         let node = identity.node
-        return try queue.write { db in
+        return try queue.writing { db in
             let meta = try RecordStore.metaValues(db)
             var last = meta["clock"].flatMap(Timestamp.init) ?? .zero
             // The stamps being replaced were the future; the clock restarts from now.
@@ -178,7 +178,7 @@ extension RecordStore {
     ///   nothing was).
     @discardableResult
     public func compactLog(before cutoff: UInt64) throws -> Int64 {
-        let horizon = try queue.write { db -> Int64 in
+        let horizon = try queue.writing { db -> Int64 in
             let cutoffTime = Int64(bitPattern: Timestamp(wallMillis: cutoff, counter: 0).rawValue)
             guard
                 let last = try Int64.fetchOne(

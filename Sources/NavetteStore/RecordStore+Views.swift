@@ -162,7 +162,7 @@ extension RecordStore {
 
     /// Merges a snapshot a server sent as a record entered this node's view.
     public func mergeSnapshots(_ snapshots: [(RecordRef, RecordState)]) throws {
-        try queue.write { db in
+        try queue.writing { db in
             var session = WriteSession(db: db, schema: configuration.schema, prepared: prepared)
             for (ref, incoming) in snapshots {
                 var s = try session.state(ref)
@@ -178,7 +178,7 @@ extension RecordStore {
     /// stay listed (they hold ids and fields, not values).
     public func drop(_ refs: [RecordRef]) throws {
         guard !refs.isEmpty else { return }
-        try queue.write { db in
+        try queue.writing { db in
             for ref in refs {
                 for table in ["change", "record_index", "record_link"] {
                     let column = table == "change" || table == "record_link" ? "record" : "id"

@@ -52,7 +52,7 @@ extension RecordStore {
     @discardableResult
     public func perform(_ actions: [(RecordRef, [Edit])]) throws -> [Change] {
         let wall = now()
-        let (changes, erased) = try queue.write { db -> ([Change], Bool) in
+        let (changes, erased) = try queue.writing { db -> ([Change], Bool) in
             var session = WriteSession(db: db, schema: configuration.schema, prepared: prepared)
             let meta = try RecordStore.metaValues(db)
             var editor = LocalEditor(
@@ -96,7 +96,7 @@ extension RecordStore {
     /// dropped; one covered by an erasure is stored purged.
     public func apply(_ changes: [Change]) throws -> ApplySummary {
         let wall = now()
-        let (summary, erased) = try queue.write { db -> (ApplySummary, Bool) in
+        let (summary, erased) = try queue.writing { db -> (ApplySummary, Bool) in
             var session = WriteSession(db: db, schema: configuration.schema, prepared: prepared)
             let meta = try RecordStore.metaValues(db)
             var clock = HybridLogicalClock(

@@ -107,7 +107,7 @@ public final class RecordStore: Sendable {
 
     /// Rebinds the node to an agency and counsellor (at enrolment).
     public func setIdentity(agency: String, counsellor: String?) throws {
-        try queue.write { db in
+        try queue.writing { db in
             try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'agency'").execute(arguments: [agency])
             try db.cachedStatement(sql: "DELETE FROM meta WHERE key = 'counsellor'").execute()
             if let counsellor {
@@ -130,7 +130,7 @@ public final class RecordStore: Sendable {
 
     /// Sets (or, with `nil`, removes) a node setting.
     public func setMeta(_ key: String, _ value: String?) throws {
-        try queue.write { db in
+        try queue.writing { db in
             if let value {
                 try db.cachedStatement(
                     sql:
@@ -217,7 +217,7 @@ public final class RecordStore: Sendable {
 
     static func initialise(_ queue: DatabaseQueue, identity: NodeIdentity) throws {
         try migrator.migrate(queue)
-        try queue.write { db in
+        try queue.writing { db in
             var meta: [String: String] = [
                 "node": identity.node.description, "name": identity.name, "agency": identity.agency,
                 "counter": "0", "clock": Timestamp.zero.description,

@@ -170,7 +170,7 @@ public final class ServerRegistry: Sendable {
 
     /// The secret named `name`, made of `bytes` random bytes on first use.
     public func secret(_ name: String, bytes: Int = 32) throws -> [UInt8] {
-        try queue.write { db in
+        try queue.writing { db in
             if let existing = try Data.fetchOne(
                 db.cachedStatement(sql: "SELECT value FROM secret WHERE name = ?"), arguments: [name])
             {
@@ -187,7 +187,7 @@ public final class ServerRegistry: Sendable {
 
     /// Replaces the secret named `name`.
     public func setSecret(_ name: String, _ value: [UInt8]) throws {
-        try queue.write { db in
+        try queue.writing { db in
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO secret (name, value) VALUES (?, ?)").execute(
                 arguments: [name, Data(value)])
         }
@@ -234,7 +234,7 @@ public final class ServerRegistry: Sendable {
         agency: String, counsellor: String?, name: String? = nil, expiresAt: UInt64, actor: String, now: UInt64
     ) throws -> String {
         let code = Self.newEnrolmentCode()
-        try queue.write { db in
+        try queue.writing { db in
             try db.cachedStatement(
                 sql: "INSERT INTO enrolment_code (digest, agency, counsellor, name, expires_at) VALUES (?, ?, ?, ?, ?)"
             ).execute(arguments: [Self.digest(code), agency, counsellor, name, Int64(expiresAt)])
@@ -254,7 +254,7 @@ public final class ServerRegistry: Sendable {
     ///
     /// - Throws: ``EnrolmentRefusal``.
     public func redeem(code: String, node: NodeID, publicKey: String, name: String, now: UInt64) throws -> NodeRecord {
-        try queue.write { db in
+        try queue.writing { db in
             guard
                 let row = try Row.fetchOne(
                     db.cachedStatement(sql: "SELECT * FROM enrolment_code WHERE digest = ?"),
@@ -299,7 +299,7 @@ public final class ServerRegistry: Sendable {
     /// - Returns: `false` when no such node is enrolled.
     @discardableResult
     public func revoke(_ id: NodeID, actor: String, now: UInt64) throws -> Bool {
-        try queue.write { db in
+        try queue.writing { db in
             try db.cachedStatement(
                 sql: "UPDATE node SET status = 'revoked', revoked_at = coalesce(revoked_at, ?) WHERE id = ?"
             ).execute(arguments: [Int64(now), id.description])
@@ -311,7 +311,7 @@ public final class ServerRegistry: Sendable {
 
     /// Notes when a node was last heard from, and how far off its clock was.
     public func touch(_ id: NodeID, at: UInt64, clockSkew: Int64) throws {
-        try queue.write { db in
+        try queue.writing { db in
             try db.cachedStatement(sql: "UPDATE node SET last_seen = ?, clock_skew = ? WHERE id = ?").execute(
                 arguments: [Int64(at), clockSkew, id.description])
         }
@@ -338,7 +338,7 @@ public final class ServerRegistry: Sendable {
     /// - Returns: `false` when no such node is enrolled.
     @discardableResult
     public func setAgencyWide(_ id: NodeID, _ wide: Bool, actor: String, now: UInt64) throws -> Bool {
-        try queue.write { db in
+        try queue.writing { db in
             try db.cachedStatement(sql: "UPDATE node SET agency_wide = ? WHERE id = ?").execute(arguments: [
                 wide, id.description,
             ])
@@ -378,7 +378,7 @@ public final class ServerRegistry: Sendable {
     /// with the cursor's epoch (the node pulled again with it, so it got
     /// it), or forgets it (the node did not). Returns the current epoch.
     public func confirmView(_ node: NodeID, epoch: Int64?) throws -> Int64 {
-        try queue.write { db in
+        try queue.writing { db in
             let current =
                 try Int64.fetchOne(
                     db.cachedStatement(sql: "SELECT epoch FROM node_view_epoch WHERE node = ?"),
@@ -412,7 +412,7 @@ public final class ServerRegistry: Sendable {
     /// Records a change of view sent to `node`, to confirm at its next pull;
     /// returns the epoch its cursor must carry.
     public func sendView(_ node: NodeID, entering: [RecordRef: Bool], leaving: [RecordRef]) throws -> Int64 {
-        try queue.write { db in
+        try queue.writing { db in
             let epoch =
                 (try Int64.fetchOne(
                     db.cachedStatement(sql: "SELECT epoch FROM node_view_epoch WHERE node = ?"),
@@ -431,7 +431,7 @@ public final class ServerRegistry: Sendable {
 
     /// Forgets what a node holds (it starts again from snapshots).
     public func resetView(_ node: NodeID) throws {
-        try queue.write { db in
+        try queue.writing { db in
             try db.cachedStatement(sql: "DELETE FROM node_view WHERE node = ?").execute(arguments: [node.description])
             try db.cachedStatement(sql: "DELETE FROM node_view_pending WHERE node = ?").execute(arguments: [
                 node.description
@@ -443,7 +443,7 @@ public final class ServerRegistry: Sendable {
 
     /// Records erasures in the ledger and the audit log.
     public func recordErasure(_ refs: [RecordRef], actor: String, now: UInt64) throws {
-        try queue.write { db in
+        try queue.writing { db in
             for ref in refs {
                 try db.cachedStatement(
                     sql: "INSERT OR IGNORE INTO erasure (collection, record, at, actor) VALUES (?, ?, ?, ?)"
@@ -471,7 +471,7 @@ public final class ServerRegistry: Sendable {
     ///
     /// - Returns: `false` when the pair was already recorded: a replay.
     public func recordNonce(keyID: String, nonce: String, expiresAt: UInt64, now: UInt64) throws -> Bool {
-        try queue.write { db in
+        try queue.writing { db in
             try db.cachedStatement(sql: "DELETE FROM nonce WHERE expires_at < ?").execute(arguments: [Int64(now)])
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO nonce (keyid, nonce, expires_at) VALUES (?, ?, ?)")
                 .execute(arguments: [keyID, nonce, Int64(expiresAt)])
@@ -497,7 +497,7 @@ public final class ServerRegistry: Sendable {
     public func admit(
         keyID: String, nonce: String, expiresAt: UInt64, node: NodeID, clockSkew: Int64, now: UInt64
     ) throws -> Bool {
-        try queue.write { db in
+        try queue.writing { db in
             try db.cachedStatement(sql: "DELETE FROM nonce WHERE expires_at < ?").execute(arguments: [Int64(now)])
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO nonce (keyid, nonce, expires_at) VALUES (?, ?, ?)")
                 .execute(arguments: [keyID, nonce, Int64(expiresAt)])
@@ -515,7 +515,7 @@ public final class ServerRegistry: Sendable {
         node: NodeID, batch: String, response: [UInt8], refused: Int, created: [RecordRef], logSequence: Int64,
         now: UInt64
     ) throws {
-        try queue.write { db in
+        try queue.writing { db in
             // Only ever raised: a store restored from an older backup ends before it.
             try db.cachedStatement(
                 sql: """
@@ -549,7 +549,7 @@ public final class ServerRegistry: Sendable {
     /// Keeps `nonce` as a single-use challenge valid until `expiresAt`, for
     /// a node whose clock cannot be trusted.
     public func issueChallenge(_ nonce: String, expiresAt: UInt64, now: UInt64) throws {
-        try queue.write { db in
+        try queue.writing { db in
             try db.cachedStatement(sql: "DELETE FROM challenge WHERE expires_at < ?").execute(arguments: [Int64(now)])
             try db.cachedStatement(sql: "INSERT INTO challenge (nonce, expires_at) VALUES (?, ?)").execute(arguments: [
                 nonce, Int64(expiresAt),
@@ -569,7 +569,7 @@ public final class ServerRegistry: Sendable {
 
     /// Uses a challenge up. Returns `false` when it was already used.
     public func consumeChallenge(_ nonce: String) throws -> Bool {
-        try queue.write { db in
+        try queue.writing { db in
             try db.cachedStatement(sql: "DELETE FROM challenge WHERE nonce = ?").execute(arguments: [nonce])
             return db.changesCount > 0
         }
@@ -596,7 +596,7 @@ public final class ServerRegistry: Sendable {
 
     /// Appends to the audit log (ids only, never personal values).
     public func audit(actor: String, action: String, target: String, at: UInt64) throws {
-        try queue.write { db in try Self.audit(db, at: at, actor: actor, action: action, target: target) }
+        try queue.writing { db in try Self.audit(db, at: at, actor: actor, action: action, target: target) }
     }
 
     /// The audit log, oldest first.

@@ -5,10 +5,10 @@ import Testing
 
 @testable import NavetteStore
 
-/// The store's reads keep the connection's prepared statements compiled
-/// (GRDB's `read` has SQLite expire them all), and still run in one
-/// transaction that a failure rolls back.
-struct ReadingTests {
+/// The store's transactions: reads keep the connection's prepared
+/// statements compiled (GRDB's `read` has SQLite expire them all) and still
+/// run in one transaction; a write commits all or nothing.
+struct TransactionTests {
     func database() throws -> (DatabaseQueue, TemporaryDirectory) {
         let dir = try TemporaryDirectory()
         let queue = try DatabaseQueue(path: dir.appending("reading.sqlite"))
@@ -63,5 +63,32 @@ struct ReadingTests {
         // The failed read's transaction was rolled back: a write can begin.
         try queue.write { db in try db.execute(sql: "UPDATE t SET v = 3 WHERE k = 'a'") }
         #expect(try queue.reading { db in try Int.fetchOne(db, sql: "SELECT v FROM t WHERE k = 'a'") } == 3)
+    }
+
+    @Test func writingCommitsAllOrNothing() throws {
+        let (queue, dir) = try database()
+        defer { dir.remove() }
+        try queue.writing { db in
+            #expect(db.isInsideTransaction)
+            try db.execute(sql: "INSERT INTO t VALUES ('c', 3)")
+            try db.execute(sql: "UPDATE t SET v = 10 WHERE k = 'a'")
+        }
+        struct Planted: Error {}
+        #expect(throws: Planted.self) {
+            try queue.writing { db in
+                try db.execute(sql: "INSERT INTO t VALUES ('d', 4)")
+                throw Planted()
+            }
+        }
+        // A statement that fails: its transaction is rolled back too.
+        #expect(throws: DatabaseError.self) {
+            try queue.writing { db in
+                try db.execute(sql: "UPDATE t SET v = 20 WHERE k = 'b'")
+                try db.execute(sql: "INSERT INTO t VALUES ('a', 5)")  // a duplicate key
+            }
+        }
+        let rows = try queue.reading { db in try Row.fetchAll(db, sql: "SELECT k, v FROM t ORDER BY k") }
+        #expect(rows.map { "\($0["k"] as String)=\($0["v"] as Int)" } == ["a=10", "b=2", "c=3"])
+        #expect(queue.inDatabase { db in db.isInsideTransaction } == false, "no transaction left open")
     }
 }

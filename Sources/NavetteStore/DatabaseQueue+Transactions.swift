@@ -32,4 +32,23 @@ extension DatabaseQueue {
             return result
         }
     }
+
+    /// Runs `body` in an immediate transaction and commits it, as GRDB's
+    /// `write` does, with `BEGIN`, `COMMIT` and `ROLLBACK` from the
+    /// statement cache. If `body` or the commit fails, the transaction is
+    /// rolled back (unless SQLite already did) and the error passed on:
+    /// nothing of it was written.
+    func writing<T>(_ body: (Database) throws -> T) throws -> T {
+        try writeWithoutTransaction { db in
+            try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
+            do {
+                let result = try body(db)
+                try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
+                return result
+            } catch {
+                if db.isInsideTransaction { try? db.cachedStatement(sql: "ROLLBACK TRANSACTION").execute() }
+                throw error
+            }
+        }
+    }
 }
