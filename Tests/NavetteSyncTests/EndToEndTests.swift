@@ -94,7 +94,7 @@ struct EndToEndTests {
             try await a.engine.enrol(server: s.url, code: try s.code())
             _ = try a.store.createRecord("seeker", [.set("identity.lastName", "Qzxwvrevoked"), .set("agency", "069-lyon-3")])
             _ = try await a.engine.sync()
-            try await s.server.shared.revoke(a.store.identity.node, actor: "admin", now: s.clock.millis)
+            #expect(try await s.server.shared.revoke(a.store.identity.node, actor: "admin", now: s.clock.millis))
             await #expect {
                 _ = try await a.engine.sync()
             } throws: { ($0 as? SyncError)?.code == .revoked }

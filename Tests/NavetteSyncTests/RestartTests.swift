@@ -69,7 +69,7 @@ extension RestartTests {
         }
         // A backup of the store taken before the erasure.
         try FileManager.default.copyItem(atPath: storeFile, toPath: dir.appending("backup.sqlite"))
-        try await withDiskServer(data, clock: clock) { server, _ in
+        _ = try await withDiskServer(data, clock: clock) { server, _ in
             try await server.erase(seeker: id, actor: "admin")
         }
         // The store is restored from the backup; the registry (and its ledger) is not.
