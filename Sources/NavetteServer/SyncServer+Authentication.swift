@@ -20,14 +20,19 @@ extension SyncServer {
     func authenticate(_ request: IncomingRequest, hasBody: Bool) async throws -> NodeRecord {
         let p = request.parts
         let signature = try selectSignature(p, hasBody: hasBody)
-        guard let keyID = signature.parameters.keyID, let nodeID = NodeID(keyID), let node = try await shared.node(nodeID),
+        // The node and whether the nonce is a challenge, in one read.
+        var found: (node: NodeRecord?, isChallenge: Bool)?
+        if let id = signature.parameters.keyID.flatMap(NodeID.init) {
+            found = try await shared.node(id, challenge: signature.parameters.nonce!, now: nowMillis)
+        }
+        guard let keyID = signature.parameters.keyID, let nodeID = NodeID(keyID), let node = found?.node,
             let keyBytes = Base64URL.decode(node.publicKey),
             let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyBytes)
         else {
             logger.notice("refused request", metadata: ["signature.error": "unknown-key"])
             throw Self.unauthorized
         }
-        let challenged = try await shared.isChallenge(signature.parameters.nonce!, now: nowMillis)
+        let challenged = found?.isChallenge ?? false
         if !challenged { try await checkTime(signature.parameters, keyID: keyID) }
         try verify(signature, request: request, hasBody: hasBody, key: key, keyID: keyID)
         guard node.status == .active else {

@@ -31,11 +31,12 @@ extension SyncServer {
         // Records the node created itself are on it: they count as held, so
         // they are not sent back to it — and, if they are not in its view
         // (a file created for another counsellor), its next pull drops them.
-        let created = try await records.createdOnlyBy(node.id, among: Set(accepted.map { RecordRef($0.collection, $0.record) }))
+        let (created, logSequence) = try await records.afterPush(
+            by: node.id, among: Set(accepted.map { RecordRef($0.collection, $0.record) }))
         let body = PushResponse(batch: push.batch, accepted: accepted.count, refused: refused).body
         try await shared.recordPush(
             node: node.id, batch: push.batch, response: body, refused: refused.count, created: created,
-            logSequence: try await records.lastSequence(), now: nowMillis)
+            logSequence: logSequence, now: nowMillis)
         logger.info(
             "push", metadata: ["sync.node": "\(node.id)", "sync.accepted": "\(accepted.count)", "sync.refused": "\(refused.count)"])
         return respond(200, body, to: request.parts)
@@ -108,6 +109,9 @@ extension SyncServer {
         }
         var after: Int64?
         var epoch: Int64?
+        // Read before the view is: a view computed after a later write is
+        // only ever newer than its generation.
+        let bounds = try await records.pullBounds()
         if let cursorText {
             let cursor: Cursor
             do {
@@ -122,7 +126,7 @@ extension SyncServer {
                     .cursorExpired, "the server's store changed (restored from a backup); pull from the start and push again",
                     extensions: ["incarnation": .string(incarnation), "reason": "restored"])
             }
-            guard cursor.sequence >= (try await records.logHorizon()) else {
+            guard cursor.sequence >= bounds.horizon else {
                 throw Problem(
                     .cursorExpired, "the server no longer keeps history that old; pull again from snapshots",
                     extensions: ["reason": "compacted"])
@@ -137,7 +141,7 @@ extension SyncServer {
         }
         let current = try await shared.confirmView(node.id, epoch: epoch)
         let held = try await shared.confirmedView(node.id)
-        let view = try await view(for: node)
+        let view = try await view(for: node, generation: bounds.viewGeneration)
         let allEntering = view.filter { held[$0.key] != $0.value }
         // A file that becomes a stub is dropped, then comes back as the stub.
         let leaving = held.keys.filter { view[$0] == nil || (held[$0] == false && view[$0] == true) }
@@ -173,10 +177,12 @@ extension SyncServer {
     /// The records `node` may hold: computed again only when its view spec
     /// or the storage's view generation changed since the last time (a
     /// catch-up's pages, and pulls between edits that move no file, reuse it).
-    func view(for node: NodeRecord) async throws -> [RecordRef: Bool] {
+    ///
+    /// - Parameter generation: the storage's view generation, read before
+    ///   this call: a view computed after a later write is only ever newer
+    ///   than its tag.
+    func view(for node: NodeRecord, generation: Int64) async throws -> [RecordRef: Bool] {
         let spec = ViewSpec(agency: node.agency, counsellor: node.counsellor, agencyWide: node.agencyWide)
-        // Read before the view: a view computed after a later write is only ever newer than its tag.
-        let generation = try await records.viewGeneration()
         if let hit = views.withLock({ cache -> [RecordRef: Bool]? in
             guard var entry = cache.entries[node.id], entry.spec == spec, entry.generation == generation else { return nil }
             cache.tick += 1

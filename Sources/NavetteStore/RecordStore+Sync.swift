@@ -46,14 +46,16 @@ extension RecordStore {
     /// the changes that had it: a cursor taken from it stays ahead of the
     /// history horizon, and no later change can have a smaller one.
     public func lastSequence() throws -> Int64 {
-        try queue.reading { db in
-            try Int64.fetchOne(
-                db.cachedStatement(
-                    sql: """
-                        SELECT max(coalesce((SELECT max(seq) FROM change), 0),
-                                   coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'change'), 0))
-                        """)) ?? 0
-        }
+        try queue.reading { db in try Self.lastSequence(db) }
+    }
+
+    static func lastSequence(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT max(coalesce((SELECT max(seq) FROM change), 0),
+                               coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'change'), 0))
+                    """)) ?? 0
     }
 
     /// The agency each record belongs to now (`nil` for a record the store

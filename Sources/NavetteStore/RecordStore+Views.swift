@@ -82,18 +82,20 @@ extension RecordStore {
     /// The records among `refs` whose every stored change came from `node`:
     /// records it created and no one else has touched.
     public func createdOnlyBy(_ node: NodeID, among refs: Set<RecordRef>) throws -> [RecordRef] {
-        try queue.reading { db in
-            // The least and the greatest origin, each one seek in `change_by_record`.
-            let origins = try db.cachedStatement(
-                sql: """
-                    SELECT (SELECT min(origin) FROM change WHERE collection = ?1 AND record = ?2),
-                           (SELECT max(origin) FROM change WHERE collection = ?1 AND record = ?2)
-                    """)
-            let origin = node.description
-            return try refs.sorted { $0.description < $1.description }.filter { ref in
-                let row = try Row.fetchOne(origins, arguments: [ref.collection, ref.id])
-                return row?[0] as String? == origin && row?[1] as String? == origin
-            }
+        try queue.reading { db in try Self.createdOnlyBy(db, node, among: refs) }
+    }
+
+    static func createdOnlyBy(_ db: Database, _ node: NodeID, among refs: Set<RecordRef>) throws -> [RecordRef] {
+        // The least and the greatest origin, each one seek in `change_by_record`.
+        let origins = try db.cachedStatement(
+            sql: """
+                SELECT (SELECT min(origin) FROM change WHERE collection = ?1 AND record = ?2),
+                       (SELECT max(origin) FROM change WHERE collection = ?1 AND record = ?2)
+                """)
+        let origin = node.description
+        return try refs.sorted { $0.description < $1.description }.filter { ref in
+            let row = try Row.fetchOne(origins, arguments: [ref.collection, ref.id])
+            return row?[0] as String? == origin && row?[1] as String? == origin
         }
     }
 

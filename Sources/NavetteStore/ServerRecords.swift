@@ -43,6 +43,17 @@ public protocol ServerRecords: Sendable {
     /// one without an agency).
     func agencies(of records: Set<RecordRef>) async throws -> [RecordRef: String]
 
+    /// What a push answers with, read together after its apply: the records
+    /// among `refs` whose every logged change came from `node`, and the
+    /// log's last sequence. By default, ``createdOnlyBy(_:among:)`` then
+    /// ``lastSequence()``; a store may read both at once.
+    func afterPush(by node: NodeID, among refs: Set<RecordRef>) async throws -> (created: [RecordRef], lastSequence: Int64)
+
+    /// What a pull checks its cursor and its view against, read together:
+    /// the log's horizon (``logHorizon()``) and the view generation
+    /// (``viewGeneration()``).
+    func pullBounds() async throws -> (horizon: Int64, viewGeneration: Int64)
+
     /// The records among `refs` whose every logged change came from `node`.
     func createdOnlyBy(_ node: NodeID, among refs: Set<RecordRef>) async throws -> [RecordRef]
 
@@ -109,8 +120,31 @@ extension ServerRecords {
     }
 }
 
+extension ServerRecords {
+    public func afterPush(by node: NodeID, among refs: Set<RecordRef>) async throws -> (created: [RecordRef], lastSequence: Int64) {
+        (try await createdOnlyBy(node, among: refs), try await lastSequence())
+    }
+
+    public func pullBounds() async throws -> (horizon: Int64, viewGeneration: Int64) {
+        (try await logHorizon(), try await viewGeneration())
+    }
+}
+
 extension RecordStore: ServerRecords {
     public var schema: Schema { configuration.schema }
+
+    /// One read: each read costs the server a transaction of its own.
+    public func afterPush(by node: NodeID, among refs: Set<RecordRef>) throws -> (created: [RecordRef], lastSequence: Int64) {
+        try queue.reading { db in (try Self.createdOnlyBy(db, node, among: refs), try Self.lastSequence(db)) }
+    }
+
+    /// One read: each read costs the server a transaction of its own.
+    public func pullBounds() throws -> (horizon: Int64, viewGeneration: Int64) {
+        try queue.reading { db in
+            let values = try Self.metaValues(db)
+            return (values["horizon"].flatMap(Int64.init) ?? 0, values["viewGeneration"].flatMap(Int64.init) ?? 0)
+        }
+    }
 
     public func state(_ ref: RecordRef) throws -> RecordState? {
         try state(ref.collection, ref.id)

@@ -287,6 +287,11 @@ public final class ServerRegistry: Sendable {
         try queue.reading { db in try Self.node(db, id) }
     }
 
+    /// One read: each read costs the server a transaction of its own.
+    public func node(_ id: NodeID, challenge nonce: String, now: UInt64) throws -> (node: NodeRecord?, isChallenge: Bool) {
+        try queue.reading { db in (try Self.node(db, id), try Self.isChallenge(db, nonce, now: now)) }
+    }
+
     /// Every enrolled node, by agency then id.
     public func nodes() throws -> [NodeRecord] {
         try queue.reading { db in
@@ -559,12 +564,14 @@ public final class ServerRegistry: Sendable {
 
     /// Whether `nonce` is a live, unused challenge.
     public func isChallenge(_ nonce: String, now: UInt64) throws -> Bool {
-        try queue.reading { db in
-            try Bool.fetchOne(
-                db.cachedStatement(sql: "SELECT 1 FROM challenge WHERE nonce = ? AND expires_at >= ?"),
-                arguments: [nonce, Int64(now)])
-                ?? false
-        }
+        try queue.reading { db in try Self.isChallenge(db, nonce, now: now) }
+    }
+
+    static func isChallenge(_ db: Database, _ nonce: String, now: UInt64) throws -> Bool {
+        try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT 1 FROM challenge WHERE nonce = ? AND expires_at >= ?"),
+            arguments: [nonce, Int64(now)])
+            ?? false
     }
 
     /// Uses a challenge up. Returns `false` when it was already used.

@@ -23,6 +23,10 @@ public protocol SharedRegistry: Sendable {
     func redeem(code: String, node: NodeID, publicKey: String, name: String, now: UInt64) async throws -> NodeRecord
     /// The node with this id, if enrolled (active or revoked).
     func node(_ id: NodeID) async throws -> NodeRecord?
+    /// What checking a request reads, together: the node with this id (as
+    /// ``node(_:)``), and whether `nonce` is a live, unused challenge (as
+    /// ``isChallenge(_:now:)``). A registry may read both at once.
+    func node(_ id: NodeID, challenge nonce: String, now: UInt64) async throws -> (node: NodeRecord?, isChallenge: Bool)
     /// Revokes a node. Returns `false` when no such node is enrolled.
     func revoke(_ id: NodeID, actor: String, now: UInt64) async throws -> Bool
     /// Records a `(keyid, nonce)` pair until `expiresAt`, dropping expired
@@ -88,6 +92,10 @@ public protocol SharedRegistry: Sendable {
 }
 
 extension SharedRegistry {
+    public func node(_ id: NodeID, challenge nonce: String, now: UInt64) async throws -> (node: NodeRecord?, isChallenge: Bool) {
+        (try await node(id), try await isChallenge(nonce, now: now))
+    }
+
     /// The greatest log sequence a push was ever acknowledged at (0 before
     /// the first push).
     public func logHighWater() async throws -> Int64 {

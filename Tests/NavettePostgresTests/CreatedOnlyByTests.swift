@@ -7,7 +7,8 @@ import NavetteTesting
 import Testing
 
 /// Which records a push leaves on its node: those whose every change the
-/// server holds came from that node. Checked on both server stores, with
+/// server holds came from that node (and the reads a push and a pull make
+/// together). Checked on both server stores, with
 /// origins on both sides of the node asked about (the stores compare the
 /// least and the greatest origin of a record).
 struct CreatedOnlyByTests {
@@ -55,6 +56,17 @@ struct CreatedOnlyByTests {
         #expect(try await server.createdOnlyBy(middle, among: all).isEmpty)
         #expect(try await server.createdOnlyBy(low, among: [unknown]).isEmpty)
         #expect(try await server.createdOnlyBy(low, among: []).isEmpty)
+
+        // Read together after a push, with the log's last sequence; and
+        // what a pull checks, together.
+        let after = try await server.afterPush(by: low, among: all)
+        #expect(Set(after.created) == [byLow, byLowTwice])
+        #expect(after.lastSequence == (try await server.lastSequence()))
+        #expect(after.lastSequence >= Int64(changes.count))
+        let bounds = try await server.pullBounds()
+        #expect(bounds.horizon == (try await server.logHorizon()))
+        #expect(bounds.viewGeneration == (try await server.viewGeneration()))
+        #expect(bounds.viewGeneration > 0, "records were created with agencies")
     }
 
     @Test func onSQLite() async throws {

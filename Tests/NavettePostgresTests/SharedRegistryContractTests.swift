@@ -61,6 +61,16 @@ struct SharedRegistryContractTests {
         #expect(try await b.revoke(NodeID(rawValue: 0xFFFF), actor: "admin", now: now + 10) == false)
         #expect(try await a.node(NodeID(rawValue: 0xFFFF)) == nil)
 
+        // What checking a request reads, together: the node, and whether the
+        // nonce is a live challenge issued by either process.
+        try await a.issueChallenge("ch-1", expiresAt: now + 120_000, now: now)
+        let checked = try await b.node(node, challenge: "ch-1", now: now + 1)
+        #expect(checked.node?.status == .revoked && checked.isChallenge)
+        #expect(try await b.node(node, challenge: "ch-unknown", now: now + 1).isChallenge == false)
+        #expect(try await a.node(node, challenge: "ch-1", now: now + 200_000).isChallenge == false, "an expired challenge")
+        let stranger = try await a.node(NodeID(rawValue: 0xFFFF), challenge: "ch-1", now: now + 1)
+        #expect(stranger.node == nil && stranger.isChallenge)
+
         // A nonce is accepted once across processes, and forgotten once expired.
         #expect(try await a.recordNonce(keyID: "k", nonce: "n1", expiresAt: now + 1_000, now: now))
         #expect(try await b.recordNonce(keyID: "k", nonce: "n1", expiresAt: now + 1_000, now: now) == false)
