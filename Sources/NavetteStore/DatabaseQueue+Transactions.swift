@@ -8,8 +8,8 @@ extension DatabaseQueue {
     /// and `= 0`, and SQLite expires every prepared statement of the
     /// connection after any such flag pragma: every cached statement was
     /// compiled again on its next use, after every read. On the server, a
-    /// sync reads a dozen times, and compiling statements again was a sixth
-    /// of its CPU.
+    /// sync reads a dozen times, and compiling statements again was 6% of
+    /// its CPU.
     ///
     /// The store's reads go through this instead. That they write nothing is
     /// checked in debug builds (the tests): a write here fails an assertion.
