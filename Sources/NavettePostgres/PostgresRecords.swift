@@ -372,6 +372,40 @@ public struct PostgresRecords: ServerRecords {
         return out.sorted { $0.description < $1.description }
     }
 
+    /// One query: each is a round trip to the database.
+    public func afterPush(by node: NodeID, among refs: Set<RecordRef>) async throws -> (created: [RecordRef], lastSequence: Int64) {
+        let list = Array(refs)
+        // One row per record created only by `node`, each with the log's
+        // last sequence; one row of NULLs and the sequence when there is none.
+        let rows = try await client.query(
+            """
+            WITH created AS (
+                SELECT k.c, k.i FROM unnest(\(list.map(\.collection)), \(list.map(\.id))) AS k(c, i)
+                CROSS JOIN LATERAL (
+                    SELECT min(l.origin) AS least, max(l.origin) AS greatest FROM \(unescaped: log.table) l
+                    WHERE l.collection = k.c AND l.record = k.i) o
+                WHERE o.least = \(node.description) AND o.greatest = \(node.description))
+            SELECT h.last, created.c, created.i FROM \(unescaped: log.head) h LEFT JOIN created ON TRUE
+            """, logger: logger)
+        var created: [RecordRef] = []
+        var last: Int64 = 0
+        for try await (sequence, collection, id) in rows.decode((Int64, String?, String?).self) {
+            last = sequence
+            if let collection, let id { created.append(RecordRef(collection, id)) }
+        }
+        return (created.sorted { $0.description < $1.description }, last)
+    }
+
+    /// One query: each is a round trip to the database.
+    public func pullBounds() async throws -> (horizon: Int64, viewGeneration: Int64) {
+        for try await (horizon, generation) in try await client.query(
+            "SELECT horizon, view_generation FROM \(unescaped: log.head)", logger: logger
+        ).decode((Int64, Int64).self) {
+            return (horizon, generation)
+        }
+        return (0, 0)
+    }
+
     public func view(_ spec: ViewSpec) async throws -> [RecordRef: Bool] {
         var out: [RecordRef: Bool] = [:]
         let a = spec.agency

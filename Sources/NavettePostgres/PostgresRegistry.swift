@@ -173,6 +173,34 @@ public struct PostgresRegistry: SharedRegistry {
         return nil
     }
 
+    /// One query: each is a round trip to the database.
+    public func node(_ id: NodeID, challenge nonce: String, now: UInt64) async throws -> (node: NodeRecord?, isChallenge: Bool) {
+        var q = PostgresQuery(
+            unsafeSQL: """
+                SELECT n.public_key, n.agency, n.counsellor, n.name, n.status, n.enrolled_at, n.revoked_at, n.last_seen,
+                    n.clock_skew, n.refused, n.agency_wide,
+                    EXISTS (SELECT 1 FROM \(t("challenge")) WHERE nonce = $2 AND expires_at >= $3)
+                FROM (SELECT 1) AS one LEFT JOIN \(t("node")) n ON n.id = $1
+                """)
+        q.binds.append(id.description)
+        q.binds.append(nonce)
+        q.binds.append(Int64(now))
+        let rows = try await client.query(q, logger: logger)
+            .decode((String?, String?, String?, String?, String?, Int64?, Int64?, Int64?, Int64?, Int64?, Bool?, Bool).self)
+        for try await (key, agency, counsellor, name, status, enrolled, revoked, seen, skew, refused, wide, challenge) in rows {
+            guard let key, let agency, let name, let status, let enrolled, let refused, let wide else { return (nil, challenge) }
+            return (
+                NodeRecord(
+                    id: id, publicKey: key, agency: agency, counsellor: counsellor, name: name,
+                    status: NodeRecord.Status(rawValue: status) ?? .revoked, enrolledAt: UInt64(enrolled),
+                    revokedAt: revoked.map(UInt64.init), lastSeen: seen.map(UInt64.init), clockSkew: skew,
+                    refused: Int(refused), agencyWide: wide),
+                challenge
+            )
+        }
+        return (nil, false)
+    }
+
     public func revoke(_ id: NodeID, actor: String, now: UInt64) async throws -> Bool {
         let nodes = t("node")
         return try await transaction(client, logger) { c in

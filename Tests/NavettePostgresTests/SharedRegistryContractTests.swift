@@ -109,9 +109,15 @@ struct SharedRegistryContractTests {
             try await registries[0].migrate()
             try await registries[1].migrate()
             try await Self.contract(registries[0], registries[1])
-            for table in ["secret", "enrolment_code", "node", "nonce", "audit"] {
-                try await clients[0].query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(prefix)_\(table)"))
+            // Every table the registry made, whatever their number.
+            var tables: [String] = []
+            for try await name in try await clients[0].query(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND starts_with(tablename, \(prefix + "_"))"
+            ).decode(String.self) {
+                tables.append(name)
             }
+            #expect(tables.contains("\(prefix)_challenge"))
+            for table in tables { try await clients[0].query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \"\(table)\"")) }
         }
     }
 }
