@@ -192,21 +192,27 @@ extension PostgresRegistry {
         keyID: String, nonce: String, expiresAt: UInt64, node: NodeID, clockSkew: Int64, now: UInt64
     ) async throws -> Bool {
         let nonces = t("nonce"), nodes = t("node")
-        return try await transaction(client, logger) { c in
-            try await c.query("DELETE FROM \(unescaped: nonces) WHERE expires_at < \(Int64(now))", logger: logger)
-            let rows = try await c.query(
-                """
-                INSERT INTO \(unescaped: nonces) (keyid, nonce, expires_at) VALUES (\(keyID), \(nonce), \(Int64(expiresAt)))
-                ON CONFLICT DO NOTHING RETURNING keyid
-                """, logger: logger)
-            var fresh = false
-            for try await _ in rows { fresh = true }
-            guard fresh else { return false }
-            try await c.query(
-                "UPDATE \(unescaped: nodes) SET last_seen = \(Int64(now)), clock_skew = \(clockSkew) WHERE id = \(node.description)",
-                logger: logger)
-            return true
-        }
+        // One statement, so one round trip and one atomic write: expired
+        // nonces go, the pair goes in (over an expired copy of itself, as
+        // after that deletion), and the node's last-seen time moves only if
+        // it went in. A live copy of the pair makes it a replay.
+        let rows = try await client.query(
+            """
+            WITH expired AS (
+                DELETE FROM \(unescaped: nonces) WHERE expires_at < \(Int64(now)) AND NOT (keyid = \(keyID) AND nonce = \(nonce))
+            ), fresh AS (
+                INSERT INTO \(unescaped: nonces) AS n (keyid, nonce, expires_at) VALUES (\(keyID), \(nonce), \(Int64(expiresAt)))
+                ON CONFLICT (keyid, nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE n.expires_at < \(Int64(now))
+                RETURNING keyid
+            ), seen AS (
+                UPDATE \(unescaped: nodes) SET last_seen = \(Int64(now)), clock_skew = \(clockSkew)
+                WHERE id = \(node.description) AND EXISTS (SELECT 1 FROM fresh)
+                RETURNING id
+            )
+            SELECT count(*) FROM fresh
+            """, logger: logger)
+        for try await count in rows.decode(Int64.self) { return count > 0 }
+        return false
     }
 
     public func issueChallenge(_ nonce: String, expiresAt: UInt64, now: UInt64) async throws {
@@ -240,30 +246,24 @@ extension PostgresRegistry {
         let batches = t("batch"), nodes = t("node"), views = t("node_view"), secrets = t("secret")
         let id = node.description
         let mark = ByteBuffer(bytes: Self.logHighWaterBytes(logSequence))
-        try await transaction(client, logger) { c in
-            try await c.query(
-                """
+        // One statement, so one round trip and one atomic write. The
+        // high-water mark is only ever raised (bytes compare as the
+        // big-endian numbers they hold).
+        try await client.query(
+            """
+            WITH answer AS (
                 INSERT INTO \(unescaped: batches) (node, batch, response, at) VALUES (\(id), \(batch), \(ByteBuffer(bytes: response)), \(Int64(now)))
                 ON CONFLICT (node, batch) DO UPDATE SET response = excluded.response, at = excluded.at
-                """, logger: logger)
-            if refused > 0 {
-                try await c.query(
-                    "UPDATE \(unescaped: nodes) SET refused = refused + \(Int64(refused)) WHERE id = \(id)", logger: logger)
-            }
-            for ref in created {
-                try await c.query(
-                    """
-                    INSERT INTO \(unescaped: views) (node, collection, record, stub) VALUES (\(id), \(ref.collection), \(ref.id), FALSE)
-                    ON CONFLICT DO NOTHING
-                    """, logger: logger)
-            }
-            // Only ever raised (bytes compare as the big-endian numbers they hold).
-            try await c.query(
-                """
-                INSERT INTO \(unescaped: secrets) (name, value) VALUES (\(Self.logHighWaterName), \(mark))
-                ON CONFLICT (name) DO UPDATE SET value = greatest(\(unescaped: secrets).value, excluded.value)
-                """, logger: logger)
-        }
+            ), counted AS (
+                UPDATE \(unescaped: nodes) SET refused = refused + \(Int64(refused)) WHERE id = \(id) AND \(Int64(refused)) > 0
+            ), held AS (
+                INSERT INTO \(unescaped: views) (node, collection, record, stub)
+                SELECT \(id), c, r, FALSE FROM unnest(\(created.map(\.collection)), \(created.map(\.id))) AS k(c, r)
+                ON CONFLICT DO NOTHING
+            )
+            INSERT INTO \(unescaped: secrets) (name, value) VALUES (\(Self.logHighWaterName), \(mark))
+            ON CONFLICT (name) DO UPDATE SET value = greatest(\(unescaped: secrets).value, excluded.value)
+            """, logger: logger)
     }
 
     public func batchResponse(node: NodeID, batch: String) async throws -> [UInt8]? {

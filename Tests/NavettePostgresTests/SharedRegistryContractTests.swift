@@ -83,6 +83,34 @@ struct SharedRegistryContractTests {
         #expect(try await b.recordNonce(keyID: "k", nonce: "later", expiresAt: now + 100_000, now: now + 5_000))
         #expect(try await a.nonceCount() == 1, "expired nonces stay in the cache")
 
+        // Admitting a request: its nonce once, with the node's last-seen time
+        // and clock skew; a replay writes nothing; an expired copy of the
+        // pair is no replay (the time window refuses such a request first).
+        let seenBefore = try await a.node(node)?.lastSeen
+        #expect(try await a.admit(keyID: "k2", nonce: "adm", expiresAt: now + 1_000, node: node, clockSkew: -7, now: now + 100))
+        #expect(try await a.node(node)?.lastSeen == now + 100)
+        #expect(try await b.node(node)?.clockSkew == -7)
+        #expect(try await b.admit(keyID: "k2", nonce: "adm", expiresAt: now + 1_000, node: node, clockSkew: 3, now: now + 200) == false)
+        #expect(try await a.node(node)?.lastSeen == now + 100, "a replay moved the last-seen time")
+        #expect(try await b.admit(keyID: "k2", nonce: "adm", expiresAt: now + 9_000, node: node, clockSkew: 0, now: now + 2_000))
+        #expect(try await a.node(node)?.lastSeen == now + 2_000)
+        #expect(seenBefore != now + 2_000)
+
+        // What a push leaves behind, in one write: its answer, the refused
+        // count, the records the node now holds, the log's high-water mark
+        // (only ever raised).
+        let pushed = [RecordRef("seeker", "s-new-1"), RecordRef("registration", "r-new-1")]
+        try await a.recordPush(node: node, batch: "b1", response: Array("ok".utf8), refused: 2, created: pushed, logSequence: 40, now: now + 3_000)
+        #expect(try await b.batchResponse(node: node, batch: "b1") == Array("ok".utf8))
+        #expect(try await b.batchResponse(node: node, batch: "b2") == nil)
+        #expect(try await b.node(node)?.refused == 2)
+        #expect(try await b.confirmedView(node) == [pushed[0]: false, pushed[1]: false])
+        #expect(try await b.logHighWater() == 40)
+        try await b.recordPush(node: node, batch: "b2", response: [], refused: 0, created: [], logSequence: 12, now: now + 3_001)
+        #expect(try await a.logHighWater() == 40, "the high-water mark went back")
+        #expect(try await a.node(node)?.refused == 2)
+        #expect(try await a.confirmedView(node).count == 2)
+
         // The audit log holds every admin action, in order, from both processes.
         try await b.audit(actor: "admin", action: "transfer", target: "seeker x", at: now + 20)
         let actions = try await a.auditLog().map(\.action)
