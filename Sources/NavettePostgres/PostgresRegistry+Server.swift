@@ -86,6 +86,16 @@ extension PostgresRegistry {
     public func confirmView(_ node: NodeID, epoch: Int64?) async throws -> Int64 {
         let views = t("node_view"), pendingTable = t("node_view_pending"), epochs = t("node_view_epoch")
         let id = node.description
+        // Most pulls have no change of view to confirm: then one query, with
+        // no transaction (the one below would read the same, and lock nothing).
+        for try await (current, hasPending) in try await client.query(
+            """
+            SELECT coalesce((SELECT epoch FROM \(unescaped: epochs) WHERE node = \(id)), 0),
+                   EXISTS (SELECT 1 FROM \(unescaped: pendingTable) WHERE node = \(id))
+            """, logger: logger
+        ).decode((Int64, Bool).self) where !hasPending {
+            return current
+        }
         return try await transaction(client, logger) { c in
             var current: Int64 = 0
             for try await e in try await c.query("SELECT epoch FROM \(unescaped: epochs) WHERE node = \(id)", logger: logger)
