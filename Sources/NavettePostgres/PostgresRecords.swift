@@ -358,18 +358,7 @@ public struct PostgresRecords: ServerRecords {
 
     public func createdOnlyBy(_ node: NodeID, among refs: Set<RecordRef>) async throws -> [RecordRef] {
         guard !refs.isEmpty else { return [] }
-        let list = Array(refs)
-        let rows = try await client.query(
-            """
-            SELECT k.c, k.i FROM unnest(\(list.map(\.collection)), \(list.map(\.id))) AS k(c, i)
-            CROSS JOIN LATERAL (
-                SELECT min(l.origin) AS least, max(l.origin) AS greatest FROM \(unescaped: log.table) l
-                WHERE l.collection = k.c AND l.record = k.i) o
-            WHERE o.least = \(node.description) AND o.greatest = \(node.description)
-            """, logger: logger)
-        var out: [RecordRef] = []
-        for try await (collection, id) in rows.decode((String, String).self) { out.append(RecordRef(collection, id)) }
-        return out.sorted { $0.description < $1.description }
+        return try await afterPush(by: node, among: refs).created
     }
 
     /// One query: each is a round trip to the database.
@@ -491,19 +480,11 @@ public struct PostgresRecords: ServerRecords {
     }
 
     public func viewGeneration() async throws -> Int64 {
-        for try await value in try await client.query("SELECT view_generation FROM \(unescaped: log.head)", logger: logger)
-            .decode(Int64.self)
-        {
-            return value
-        }
-        return 0
+        try await pullBounds().viewGeneration
     }
 
     public func logHorizon() async throws -> Int64 {
-        for try await value in try await client.query("SELECT horizon FROM \(unescaped: log.head)", logger: logger).decode(Int64.self) {
-            return value
-        }
-        return 0
+        try await pullBounds().horizon
     }
 
     @discardableResult

@@ -21,18 +21,19 @@ extension SyncServer {
         let p = request.parts
         let signature = try selectSignature(p, hasBody: hasBody)
         // The node and whether the nonce is a challenge, in one read.
-        var found: (node: NodeRecord?, isChallenge: Bool)?
+        var found: (node: NodeRecord?, isChallenge: Bool) = (nil, false)
         if let id = signature.parameters.keyID.flatMap(NodeID.init) {
             found = try await shared.node(id, challenge: signature.parameters.nonce!, now: nowMillis)
         }
-        guard let keyID = signature.parameters.keyID, let nodeID = NodeID(keyID), let node = found?.node,
+        guard let keyID = signature.parameters.keyID, let node = found.node,
             let keyBytes = Base64URL.decode(node.publicKey),
             let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyBytes)
         else {
             logger.notice("refused request", metadata: ["signature.error": "unknown-key"])
             throw Self.unauthorized
         }
-        let challenged = found?.isChallenge ?? false
+        let nodeID = node.id
+        let challenged = found.isChallenge
         if !challenged { try await checkTime(signature.parameters, keyID: keyID) }
         try verify(signature, request: request, hasBody: hasBody, key: key, keyID: keyID)
         guard node.status == .active else {

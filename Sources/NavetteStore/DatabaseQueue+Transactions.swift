@@ -18,16 +18,7 @@ extension DatabaseQueue {
     func reading<T>(_ body: (Database) throws -> T) throws -> T {
         try inDatabase { db in
             let changesBefore = sqlite3_total_changes64(db.sqliteConnection)
-            try db.cachedStatement(sql: "BEGIN DEFERRED TRANSACTION").execute()
-            let result: T
-            do {
-                result = try body(db)
-                try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
-            } catch {
-                // SQLite may have rolled back already (an I/O error, say).
-                if db.isInsideTransaction { try? db.cachedStatement(sql: "ROLLBACK TRANSACTION").execute() }
-                throw error
-            }
+            let result = try db.transaction(beginning: "BEGIN DEFERRED TRANSACTION", body)
             assert(sqlite3_total_changes64(db.sqliteConnection) == changesBefore, "a read wrote to the store")
             return result
         }
@@ -39,16 +30,23 @@ extension DatabaseQueue {
     /// rolled back (unless SQLite already did) and the error passed on:
     /// nothing of it was written.
     func writing<T>(_ body: (Database) throws -> T) throws -> T {
-        try writeWithoutTransaction { db in
-            try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
-            do {
-                let result = try body(db)
-                try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
-                return result
-            } catch {
-                if db.isInsideTransaction { try? db.cachedStatement(sql: "ROLLBACK TRANSACTION").execute() }
-                throw error
-            }
+        try writeWithoutTransaction { db in try db.transaction(beginning: "BEGIN IMMEDIATE TRANSACTION", body) }
+    }
+}
+
+extension Database {
+    /// Runs `body` between `begin` and `COMMIT`, both cached statements;
+    /// if `body` or the commit fails, rolls back and passes the error on.
+    fileprivate func transaction<T>(beginning begin: String, _ body: (Database) throws -> T) throws -> T {
+        try cachedStatement(sql: begin).execute()
+        do {
+            let result = try body(self)
+            try cachedStatement(sql: "COMMIT TRANSACTION").execute()
+            return result
+        } catch {
+            // SQLite may have rolled back already (an I/O error, say).
+            if isInsideTransaction { try? cachedStatement(sql: "ROLLBACK TRANSACTION").execute() }
+            throw error
         }
     }
 }

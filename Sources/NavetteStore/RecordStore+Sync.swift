@@ -202,6 +202,6 @@ extension RecordStore {
 
     /// The last sequence compacted away (0 when the whole log is there).
     public func logHorizon() throws -> Int64 {
-        try meta("horizon").flatMap(Int64.init) ?? 0
+        try pullBounds().horizon
     }
 }

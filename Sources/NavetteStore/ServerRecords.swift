@@ -151,7 +151,7 @@ extension RecordStore: ServerRecords {
     }
 
     public func viewGeneration() throws -> Int64 {
-        try meta("viewGeneration").flatMap(Int64.init) ?? 0
+        try pullBounds().viewGeneration
     }
 
     public func changes(

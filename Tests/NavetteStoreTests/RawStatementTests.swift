@@ -8,12 +8,7 @@ import Testing
 /// return, and that a failure is reported and leaves them usable.
 struct RawStatementTests {
     func database() throws -> (DatabaseQueue, TemporaryDirectory) {
-        let dir = try TemporaryDirectory()
-        let queue = try DatabaseQueue(path: dir.appending("raw.sqlite"))
-        try queue.write { db in
-            try db.execute(sql: "CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT, n INTEGER, b INTEGER)")
-        }
-        return (queue, dir)
+        try scratchDatabase("CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT, n INTEGER, b INTEGER)")
     }
 
     @Test func bindsTextNullIntegersAndBooleansAndReadsARowBack() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import NavetteCore
 import NavetteStore
 import NavetteTesting
@@ -20,4 +21,15 @@ struct DiskStore {
     }
 
     func done() { dir.remove() }
+}
+
+/// A bare SQLite file in a fresh directory, with `statements` run on it:
+/// for tests of the store's database plumbing. Remove the directory after.
+func scratchDatabase(_ statements: String...) throws -> (DatabaseQueue, TemporaryDirectory) {
+    let dir = try TemporaryDirectory()
+    let queue = try DatabaseQueue(path: dir.appending("scratch.sqlite"))
+    try queue.write { db in
+        for sql in statements { try db.execute(sql: sql) }
+    }
+    return (queue, dir)
 }

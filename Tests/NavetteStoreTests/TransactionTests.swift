@@ -10,13 +10,7 @@ import Testing
 /// run in one transaction; a write commits all or nothing.
 struct TransactionTests {
     func database() throws -> (DatabaseQueue, TemporaryDirectory) {
-        let dir = try TemporaryDirectory()
-        let queue = try DatabaseQueue(path: dir.appending("reading.sqlite"))
-        try queue.write { db in
-            try db.execute(sql: "CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)")
-            try db.execute(sql: "INSERT INTO t VALUES ('a', 1), ('b', 2)")
-        }
-        return (queue, dir)
+        try scratchDatabase("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)", "INSERT INTO t VALUES ('a', 1), ('b', 2)")
     }
 
     /// How many times SQLite compiled the cached statement again since it
