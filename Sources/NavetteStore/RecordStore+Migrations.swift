@@ -103,6 +103,45 @@ extension RecordStore {
             try db.execute(sql: "DROP INDEX change_by_record")
             try db.execute(sql: "CREATE INDEX change_by_record ON change (collection, record, origin)")
         }
+        migrator.registerMigration("v3: the log's sequence kept in meta") { db in
+            // `AUTOINCREMENT` wrote `sqlite_sequence`, a page of its own, on
+            // every commit that logged a change. The high-water mark now
+            // lives in `meta`, whose page the clock already writes
+            // (``WriteSession/flush()``). The table is rebuilt: SQLite
+            // cannot drop `AUTOINCREMENT` from a table in place.
+            try db.execute(
+                sql: """
+                    INSERT INTO meta (key, value)
+                    SELECT 'sequence', CAST(max(coalesce((SELECT max(seq) FROM change), 0),
+                                                coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'change'), 0))
+                                            AS TEXT)
+                    """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE change_v3 (
+                        seq INTEGER PRIMARY KEY,
+                        id TEXT NOT NULL UNIQUE,
+                        origin TEXT NOT NULL,
+                        time INTEGER NOT NULL,
+                        collection TEXT NOT NULL,
+                        record TEXT NOT NULL,
+                        field TEXT,
+                        key TEXT,
+                        op TEXT NOT NULL,
+                        body TEXT NOT NULL,
+                        purged INTEGER NOT NULL DEFAULT 0
+                    )
+                    """)
+            try db.execute(
+                sql: """
+                    INSERT INTO change_v3 (seq, id, origin, time, collection, record, field, key, op, body, purged)
+                    SELECT seq, id, origin, time, collection, record, field, key, op, body, purged FROM change ORDER BY seq
+                    """)
+            try db.execute(sql: "DROP TABLE change")
+            try db.execute(sql: "ALTER TABLE change_v3 RENAME TO change")
+            try db.execute(sql: "CREATE INDEX change_by_record ON change (collection, record, origin)")
+            try db.execute(sql: "CREATE INDEX change_by_origin ON change (origin, seq)")
+        }
         return migrator
     }
 }

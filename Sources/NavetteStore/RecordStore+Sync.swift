@@ -54,7 +54,7 @@ extension RecordStore {
             db.cachedStatement(
                 sql: """
                     SELECT max(coalesce((SELECT max(seq) FROM change), 0),
-                               coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'change'), 0))
+                               coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'sequence'), 0))
                     """)) ?? 0
     }
 

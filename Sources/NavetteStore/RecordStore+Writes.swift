@@ -215,6 +215,9 @@ struct WriteSession {
     var storedConflicts: [RecordRef: Int] = [:]
     var dirty: Set<RecordRef> = []
     var erasedSomething = false
+    /// The sequence the next logged change takes: read on the first insert,
+    /// written back to `meta` by ``flush()``.
+    var nextSequence: Int64?
     /// The statements run per change and per record.
     let statements: SessionStatements
 
@@ -317,8 +320,14 @@ struct WriteSession {
         return outcome
     }
 
-    /// Logs a change; `false` when the log already holds its id.
-    func insert(_ change: Change) throws -> Bool {
+    /// Logs a change under the next sequence; `false` when the log already
+    /// holds its id.
+    ///
+    /// Sequences are given here, never reused: a peer that acknowledged one
+    /// would never get a later change that reused it, even after the change
+    /// that had it was compacted, purged or restamped away.
+    mutating func insert(_ change: Change) throws -> Bool {
+        let sequence = try nextSequence ?? RecordStore.lastSequence(db) + 1
         let insert = try statements(.insertChange)
         insert.bind(1, change.id.description)
         insert.bind(2, change.id.origin.description)
@@ -330,7 +339,10 @@ struct WriteSession {
         insert.bind(8, change.operation.name)
         insert.bind(9, utf8: change.encodedBytes)
         insert.bind(10, change.isPurged)
-        return try insert.run() > 0
+        insert.bind(11, sequence)
+        guard try insert.run() > 0 else { return false }
+        nextSequence = sequence + 1
+        return true
     }
 
     /// Replaces stored changes' values with nothing: all of a record's
@@ -402,6 +414,11 @@ struct WriteSession {
             try upsert.run()
             if indexed.contains(ref) { try RecordIndexer.update(statements, ref, s, before: before[ref], schema) }
         }
+        if let next = nextSequence {
+            try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'sequence'").execute(arguments: [
+                String(next - 1)
+            ])
+        }
         dirty = []
         states = [:]
         loaded = [:]
@@ -446,8 +463,8 @@ final class SessionStatements {
             switch self {
             case .insertChange:
                 """
-                INSERT INTO change (id, origin, time, collection, record, field, key, op, body, purged)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO change (id, origin, time, collection, record, field, key, op, body, purged, seq)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO NOTHING
                 """
             case .upsertRecord:
