@@ -69,6 +69,10 @@ public struct AuditEntry: Hashable, Sendable {
 /// restart.
 public final class ServerRegistry: Sendable {
     let queue: DatabaseQueue
+    /// The writes every request or push makes (``admit(keyID:nonce:expiresAt:node:clockSkew:now:)``,
+    /// ``recordPush(node:batch:response:refused:created:logSequence:now:)``),
+    /// committed together when they arrive together.
+    let group: GroupCommit
 
     /// The file name inside the server's data directory.
     public static let fileName = "server.sqlite"
@@ -90,7 +94,10 @@ public final class ServerRegistry: Sendable {
         return ServerRegistry(queue: queue)
     }
 
-    private init(queue: DatabaseQueue) { self.queue = queue }
+    private init(queue: DatabaseQueue) {
+        self.queue = queue
+        self.group = GroupCommit(queue: queue)
+    }
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -288,7 +295,9 @@ public final class ServerRegistry: Sendable {
     }
 
     /// One read: each read costs the server a transaction of its own.
-    public func node(_ id: NodeID, challenge nonce: String, now: UInt64) throws -> (node: NodeRecord?, isChallenge: Bool) {
+    public func node(_ id: NodeID, challenge nonce: String, now: UInt64) throws
+        -> (node: NodeRecord?, isChallenge: Bool)
+    {
         try queue.reading { db in (try Self.node(db, id), try Self.isChallenge(db, nonce, now: now)) }
     }
 
@@ -499,10 +508,13 @@ public final class ServerRegistry: Sendable {
     ///
     /// - Returns: `false` when the pair was already recorded (a replay);
     ///   nothing is written then.
+    ///
+    /// Admissions that arrive together are committed together
+    /// (``GroupCommit``): each returns once its nonce is durable.
     public func admit(
         keyID: String, nonce: String, expiresAt: UInt64, node: NodeID, clockSkew: Int64, now: UInt64
-    ) throws -> Bool {
-        try queue.writing { db in
+    ) async throws -> Bool {
+        try await group.write { db in
             try db.cachedStatement(sql: "DELETE FROM nonce WHERE expires_at < ?").execute(arguments: [Int64(now)])
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO nonce (keyid, nonce, expires_at) VALUES (?, ?, ?)")
                 .execute(arguments: [keyID, nonce, Int64(expiresAt)])
@@ -515,12 +527,13 @@ public final class ServerRegistry: Sendable {
 
     /// Records what a push did, in one transaction: the answer (so that a
     /// retry gets the same), the changes refused, and the records the node
-    /// created (it holds them).
+    /// created (it holds them). Committed with other requests' writes that
+    /// arrive meanwhile (``GroupCommit``); durable when it returns.
     public func recordPush(
         node: NodeID, batch: String, response: [UInt8], refused: Int, created: [RecordRef], logSequence: Int64,
         now: UInt64
-    ) throws {
-        try queue.writing { db in
+    ) async throws {
+        try await group.write { db in
             // Only ever raised: a store restored from an older backup ends before it.
             try db.cachedStatement(
                 sql: """
