@@ -7,8 +7,9 @@ import Testing
 @testable import NavetteStore
 
 /// What a counsellor's edit writes to disk, counted in WAL frames: on this
-/// machine a commit costs about 11 µs per page beside its `fdatasync`
-/// (`docs/performance.md`), so the pages are the edit's cost.
+/// machine each page of a commit costs about 13 µs beside its `fdatasync`
+/// (`docs/performance.md`), so every page the schema adds shows in the
+/// edit's time.
 struct EditPagesTests {
     /// The frames of a WAL file that belong to its current generation (those
     /// whose salts match the header's), by page number.
