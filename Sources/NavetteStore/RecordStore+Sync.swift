@@ -130,15 +130,14 @@ extension RecordStore {
         let wall = now()
         let node = identity.node
         return try queue.writing { db in
-            let meta = try RecordStore.metaValues(db)
-            var last = meta["clock"].flatMap(Timestamp.init) ?? .zero
+            // One session: its statements are prepared once for the inserts and the flush.
+            var session = WriteSession(db: db, schema: configuration.schema, prepared: prepared)
+            var last = try session.clock().last
             // The stamps being replaced were the future; the clock restarts from now.
             if last.wallMillis > wall { last = Timestamp(wallMillis: wall, counter: 0) }
             var clock = HybridLogicalClock(last: last, maximumDrift: configuration.maximumDrift)
             var out: [Change] = []
             var touched: Set<RecordRef> = []
-            // One session: its statements are prepared once for the inserts and the flush.
-            var session = WriteSession(db: db, schema: configuration.schema, prepared: prepared)
             for id in ids where id.origin == node {
                 guard
                     let body = try String.fetchOne(
@@ -165,7 +164,7 @@ extension RecordStore {
                 session.replace(ref, with: state)
             }
             try session.flush()
-            try RecordStore.saveClock(db, clock.last, counter: nil)
+            try session.saveClock(clock.last, counter: nil)
             return out
         }
     }

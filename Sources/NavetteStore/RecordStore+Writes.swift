@@ -54,12 +54,11 @@ extension RecordStore {
         let wall = now()
         let (changes, erased) = try queue.writing { db -> ([Change], Bool) in
             var session = WriteSession(db: db, schema: configuration.schema, prepared: prepared)
-            let meta = try RecordStore.metaValues(db)
+            let saved = try session.clock()
             var editor = LocalEditor(
                 node: identity.node, schema: configuration.schema,
-                clock: HybridLogicalClock(
-                    last: meta["clock"].flatMap(Timestamp.init) ?? .zero, maximumDrift: configuration.maximumDrift),
-                counter: meta["counter"].flatMap(UInt64.init) ?? 0)
+                clock: HybridLogicalClock(last: saved.last, maximumDrift: configuration.maximumDrift),
+                counter: saved.counter)
             var made: [Change] = []
             for (ref, given) in actions {
                 // A new record states its agency first: a server authorises
@@ -81,7 +80,7 @@ extension RecordStore {
                 }
             }
             try session.flush()
-            try RecordStore.saveClock(db, editor.clock.last, counter: editor.counter)
+            try session.saveClock(editor.clock.last, counter: editor.counter)
             return (made, session.erasedSomething)
         }
         if erased { try truncateWAL() }
@@ -98,11 +97,10 @@ extension RecordStore {
         let wall = now()
         let (summary, erased) = try queue.writing { db -> (ApplySummary, Bool) in
             var session = WriteSession(db: db, schema: configuration.schema, prepared: prepared)
-            let meta = try RecordStore.metaValues(db)
-            var clock = HybridLogicalClock(
-                last: meta["clock"].flatMap(Timestamp.init) ?? .zero, maximumDrift: configuration.maximumDrift)
+            let saved = try session.clock()
+            var clock = HybridLogicalClock(last: saved.last, maximumDrift: configuration.maximumDrift)
             var summary = ApplySummary()
-            var counter = meta["counter"].flatMap(UInt64.init) ?? 0
+            var counter = saved.counter
             let ownCounter = counter
             for change in changes {
                 // This node's own changes coming back (after the laptop was
@@ -116,7 +114,7 @@ extension RecordStore {
                 if !clock.observe(change.time, wallMillis: wall) { summary.fromTheFuture += 1 }
             }
             try session.flush()
-            try RecordStore.saveClock(db, clock.last, counter: counter > ownCounter ? counter : nil)
+            try session.saveClock(clock.last, counter: counter > ownCounter ? counter : nil)
             return (summary, session.erasedSomething)
         }
         if erased { try truncateWAL() }
@@ -171,16 +169,6 @@ extension RecordStore {
     /// How long ``truncateWAL()`` waits for other connections' checkpoints.
     static let truncateWALPatience = Duration.seconds(10)
 
-    static func saveClock(_ db: Database, _ clock: Timestamp, counter: UInt64?) throws {
-        try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'clock'").execute(arguments: [
-            clock.description
-        ])
-        if let counter {
-            try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'counter'").execute(arguments: [
-                String(counter)
-            ])
-        }
-    }
 }
 
 extension Change {
@@ -246,6 +234,34 @@ struct WriteSession {
     mutating func isNew(_ ref: RecordRef) throws -> Bool {
         try load(ref)
         return states[ref]!.isComplete && states[ref]!.state == RecordState()
+    }
+
+    /// The clock's last time and this node's change counter, as `meta`
+    /// holds them (zero when missing).
+    func clock() throws -> (last: Timestamp, counter: UInt64) {
+        (
+            try metaValue("clock").flatMap { Timestamp($0) } ?? .zero,
+            try metaValue("counter").flatMap { UInt64($0) } ?? 0
+        )
+    }
+
+    /// Saves the clock's last time, and the change counter when given.
+    func saveClock(_ last: Timestamp, counter: UInt64?) throws {
+        try setMetaValue("clock", last.description)
+        if let counter { try setMetaValue("counter", String(counter)) }
+    }
+
+    func metaValue(_ key: String) throws -> String? {
+        let select = try statements(.selectMeta)
+        select.bind(1, key)
+        return try select.firstRow { row in row.text(0).map { String(decoding: $0, as: UTF8.self) } } ?? nil
+    }
+
+    func setMetaValue(_ key: String, _ value: String) throws {
+        let update = try statements(.updateMeta)
+        update.bind(1, value)
+        update.bind(2, key)
+        try update.run()
     }
 
     /// Sets a record's whole state, to be written by ``flush()``.
@@ -414,11 +430,7 @@ struct WriteSession {
             try upsert.run()
             if indexed.contains(ref) { try RecordIndexer.update(statements, ref, s, before: before[ref], schema) }
         }
-        if let next = nextSequence {
-            try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'sequence'").execute(arguments: [
-                String(next - 1)
-            ])
-        }
+        if let next = nextSequence { try setMetaValue("sequence", String(next - 1)) }
         dirty = []
         states = [:]
         loaded = [:]
@@ -458,6 +470,7 @@ struct WriteSession {
 final class SessionStatements {
     enum Kind: Int, CaseIterable {
         case insertChange, upsertRecord, selectState, upsertIndexRow, deleteIndexRow, deleteLinks, insertLink
+        case selectMeta, updateMeta
 
         var sql: String {
             switch self {
@@ -490,6 +503,8 @@ final class SessionStatements {
             case .deleteLinks: "DELETE FROM record_link WHERE collection = ? AND record = ?"
             case .insertLink:
                 "INSERT OR IGNORE INTO record_link (collection, record, role, value) VALUES (?, ?, ?, ?)"
+            case .selectMeta: "SELECT value FROM meta WHERE key = ?"
+            case .updateMeta: "UPDATE meta SET value = ? WHERE key = ?"
             }
         }
     }
