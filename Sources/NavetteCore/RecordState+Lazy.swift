@@ -23,10 +23,15 @@ public struct LazyRecordState: Sendable {
     /// The stored bytes the state was opened from.
     private let stored: [UInt8]
     private let limits: JSONParsingLimits
-    /// Each slot as stored: its object's byte range in `stored`.
-    private let storedSlots: [SlotKey: Range<Int>]
-    /// The stored slots not read yet.
-    private var unread: [SlotKey: Range<Int>]
+    /// Each slot as stored, its key and its object's byte range in
+    /// `stored`, in key order (the order they are stored in): found by
+    /// binary search and written back in order, with no hashing or sorting
+    /// of keys, which cost an edit more than its one slot's parse.
+    private let storedSlots: [(key: SlotKey, range: Range<Int>)]
+    /// Whether each of `storedSlots` is still unread.
+    private var isUnread: [Bool]
+    /// How many of `storedSlots` are still unread.
+    private var unreadCount: Int
     /// The slots changes applied here have written (or erased), for a
     /// state opened from stored bytes; `nil`, not tracked, for one made
     /// from a whole state.
@@ -37,8 +42,9 @@ public struct LazyRecordState: Sendable {
         self.state = state
         self.stored = []
         self.limits = .default
-        self.storedSlots = [:]
-        self.unread = [:]
+        self.storedSlots = []
+        self.isUnread = []
+        self.unreadCount = 0
     }
 
     /// Opens a stored state (``RecordState/storedBytes``), reading all but
@@ -54,14 +60,39 @@ public struct LazyRecordState: Sendable {
         self.state = state
         self.stored = bytes
         self.limits = limits
-        // A key stored twice: the later slot, as the full decoder keeps it.
-        self.storedSlots = Dictionary(slots, uniquingKeysWith: { _, later in later })
-        self.unread = storedSlots
+        self.storedSlots = Self.inKeyOrder(slots)
+        self.isUnread = Array(repeating: true, count: storedSlots.count)
+        self.unreadCount = storedSlots.count
         self.written = []
     }
 
+    /// The slots in key order, each key once. States this store writes
+    /// keep their slots in key order already; others are sorted here. A key
+    /// stored twice keeps its later slot, as the full decoder does.
+    private static func inKeyOrder(_ slots: [(SlotKey, Range<Int>)]) -> [(key: SlotKey, range: Range<Int>)] {
+        var ordered = true
+        for i in slots.indices.dropFirst() where !(slots[i - 1].0 < slots[i].0) {
+            ordered = false
+            break
+        }
+        if ordered { return slots.map { (key: $0.0, range: $0.1) } }
+        let later = Dictionary(slots, uniquingKeysWith: { _, later in later })
+        return later.map { (key: $0.key, range: $0.value) }.sorted { $0.key < $1.key }
+    }
+
+    /// The index of `key` in `storedSlots`, by binary search.
+    private func index(of key: SlotKey) -> Int? {
+        var low = 0
+        var high = storedSlots.count
+        while low < high {
+            let mid = (low + high) / 2
+            if storedSlots[mid].key < key { low = mid + 1 } else { high = mid }
+        }
+        return low < storedSlots.count && storedSlots[low].key == key ? low : nil
+    }
+
     /// Whether every slot has been read: ``state`` is the whole state.
-    public var isComplete: Bool { unread.isEmpty }
+    public var isComplete: Bool { unreadCount == 0 }
 
     /// Reads the slots of `field` not read yet.
     public mutating func parse(field: String) throws {
@@ -70,20 +101,20 @@ public struct LazyRecordState: Sendable {
 
     /// Reads the slots of these fields not read yet, in one pass.
     public mutating func parse(fields: Set<String>) throws {
-        guard !unread.isEmpty else { return }
-        for key in unread.keys.filter({ fields.contains($0.field) }) { try parse(key) }
+        guard unreadCount > 0 else { return }
+        for i in storedSlots.indices where isUnread[i] && fields.contains(storedSlots[i].key.field) { try parse(at: i) }
     }
 
     /// Reads every slot not read yet.
     public mutating func parseAll() throws {
-        for key in Array(unread.keys) { try parse(key) }
+        for i in storedSlots.indices where isUnread[i] { try parse(at: i) }
     }
 
     /// A slot as it was stored when this state was opened; `nil` when the
     /// state had no such slot.
     public func storedSlot(_ key: SlotKey) throws -> SlotState? {
-        guard let range = storedSlots[key] else { return nil }
-        return try readSlot(range)
+        guard let i = index(of: key) else { return nil }
+        return try readSlot(storedSlots[i].range)
     }
 
     /// Applies a change (see ``RecordState/apply(_:)``), reading first the
@@ -106,22 +137,35 @@ public struct LazyRecordState: Sendable {
             }
         }
         let outcome = state.apply(change)
-        if state.isErased { unread = [:] }
+        if state.isErased, unreadCount > 0 {
+            // An erased state has no slots: the unread ones are dropped.
+            isUnread = Array(repeating: false, count: storedSlots.count)
+            unreadCount = 0
+        }
         return outcome
     }
 
     /// The stored form of the whole state (``RecordState/storedBytes``):
     /// the slots read are written, the others copied as they were stored.
     public var storedBytes: [UInt8] {
-        guard !unread.isEmpty else { return state.storedBytes }
-        let raw = unread.map { (key: $0.key, range: $0.value) }.sorted { $0.key < $1.key }
+        guard unreadCount > 0 else { return state.storedBytes }
+        var raw: [(key: SlotKey, range: Range<Int>)] = []
+        raw.reserveCapacity(unreadCount)
+        for i in storedSlots.indices where isUnread[i] { raw.append(storedSlots[i]) }
         return state.storedBytes(rawSlots: raw, from: stored)
     }
 
     /// Reads one slot, if it is still unread.
     private mutating func parse(_ key: SlotKey) throws {
-        guard let range = unread.removeValue(forKey: key) else { return }
-        state.slots[key] = try readSlot(range)
+        guard unreadCount > 0, let i = index(of: key) else { return }
+        try parse(at: i)
+    }
+
+    private mutating func parse(at i: Int) throws {
+        guard isUnread[i] else { return }
+        state.slots[storedSlots[i].key] = try readSlot(storedSlots[i].range)
+        isUnread[i] = false
+        unreadCount -= 1
     }
 
     private func readSlot(_ range: Range<Int>) throws -> SlotState {

@@ -30,7 +30,9 @@ struct LazyRecordStateTests {
                     if !fields.isEmpty, rng.chance(0.2) { try lazy.parse(field: rng.pick(fields)) }
                 }
                 #expect(lazy.storedBytes == whole.storedBytes, "\(name); NAVETTE_SEED=\(seed)")
-                #expect(try RecordState(storedBytes: lazy.storedBytes, limits: limits) == whole, "\(name); NAVETTE_SEED=\(seed)")
+                #expect(
+                    try RecordState(storedBytes: lazy.storedBytes, limits: limits) == whole,
+                    "\(name); NAVETTE_SEED=\(seed)")
                 if whole.isErased {
                     erased += 1
                 } else {
@@ -49,7 +51,9 @@ struct LazyRecordStateTests {
                 records += 1
             }
         }
-        print("lazy record states: \(records) records, \(applied) changes, \(leftUnread) written with slots unread, \(erased) erased")
+        print(
+            "lazy record states: \(records) records, \(applied) changes, \(leftUnread) written with slots unread, \(erased) erased"
+        )
         #expect(records > 150 && applied > 1_000 && leftUnread > 50 && erased > 0)
     }
 
@@ -59,7 +63,8 @@ struct LazyRecordStateTests {
         let texts = [#"a"]},[{"b"#, #"\"#, "é 😀 \u{01}", "", #"{"f":"x"}"#, "]", "\\\"]"]
         for (i, text) in texts.enumerated() {
             let change = Change(
-                id: ChangeID(origin: node, counter: UInt64(i + 1)), time: Timestamp(wallMillis: 1_000, counter: UInt16(i)),
+                id: ChangeID(origin: node, counter: UInt64(i + 1)),
+                time: Timestamp(wallMillis: 1_000, counter: UInt16(i)),
                 collection: "seeker", record: "r", field: "notes", key: nil, operation: .set,
                 value: .object(["t": .string(text), "n": .array([.int(-1), .number("2.5e3"), .null, .bool(true)])]))
             var keyed = change
@@ -73,7 +78,8 @@ struct LazyRecordStateTests {
         var lazy = try LazyRecordState(storedBytes: bytes, limits: limits)
         #expect(lazy.storedBytes == bytes)
         let write = Change(
-            id: ChangeID(origin: node, counter: 500), time: Timestamp(wallMillis: 2_000, counter: 0), collection: "seeker",
+            id: ChangeID(origin: node, counter: 500), time: Timestamp(wallMillis: 2_000, counter: 0),
+            collection: "seeker",
             record: "r", field: "skills", key: "]", operation: .set, value: "new")
         try lazy.apply(write)
         state.apply(write)
@@ -87,7 +93,8 @@ struct LazyRecordStateTests {
     }
 
     @Test func aDamagedSlotLeftUnreadIsFoundWhenItIsRead() throws {
-        let good = #"{"s":[{"f":"a","v":[["000000000000000a-1","0000000000000001",1]]},{"f":"b","v":[["000000000000000a-2","0000000000000001",2]]}],"w":{"000000000000000a":2}}"#
+        let good =
+            #"{"s":[{"f":"a","v":[["000000000000000a-1","0000000000000001",1]]},{"f":"b","v":[["000000000000000a-2","0000000000000001",2]]}],"w":{"000000000000000a":2}}"#
         #expect(try LazyRecordState(storedBytes: Array(good.utf8), limits: limits).storedBytes == Array(good.utf8))
         // The slot of "b" has an id that is not one: opening reads only keys.
         let damaged = good.replacingOccurrences(of: "000000000000000a-2", with: "not-an-id")
@@ -95,8 +102,41 @@ struct LazyRecordStateTests {
         try lazy.parse(field: "a")
         #expect(throws: (any Error).self) { try lazy.parse(field: "b") }
         // Broken nesting is found on opening.
-        for broken in [#"{"s":[{"f":"a","v":[["x"]}],"w":{}}"#, #"{"s":[{"f":"a","v":}],"w":{}}"#, #"{"s":[{"f":"a","v":"#] {
-            #expect(throws: (any Error).self, "\(broken)") { try LazyRecordState(storedBytes: Array(broken.utf8), limits: limits) }
+        for broken in [
+            #"{"s":[{"f":"a","v":[["x"]}],"w":{}}"#, #"{"s":[{"f":"a","v":}],"w":{}}"#, #"{"s":[{"f":"a","v":"#,
+        ] {
+            #expect(throws: (any Error).self, "\(broken)") {
+                try LazyRecordState(storedBytes: Array(broken.utf8), limits: limits)
+            }
         }
+    }
+
+    /// This store writes slots in key order, and a lazy state finds them by
+    /// that order; a state stored otherwise (by hand, or by another
+    /// implementation) still opens, reads and writes back as the whole
+    /// decoder reads it, a key stored twice keeping its later slot.
+    @Test func slotsStoredOutOfOrderOrTwiceReadAsTheWholeDecoderReadsThem() throws {
+        func slot(_ field: String, _ counter: Int, _ value: Int) -> String {
+            #"{"f":"\#(field)","v":[["000000000000000a-\#(counter)","0000000000000001",\#(value)]]}"#
+        }
+        let text =
+            #"{"s":["# + [slot("c", 1, 1), slot("a", 2, 2), slot("b", 3, 3), slot("a", 4, 4)].joined(separator: ",")
+            + #"],"w":{"000000000000000a":4}}"#
+        let bytes = Array(text.utf8)
+        let whole = try RecordState(storedBytes: bytes, limits: limits)
+        #expect(whole.slots[SlotKey(field: "a")]?.values.first?.value.value == .int(4))
+
+        let untouched = try LazyRecordState(storedBytes: bytes, limits: limits)
+        #expect(untouched.storedBytes == whole.storedBytes)
+        #expect(try untouched.storedSlot(SlotKey(field: "a")) == whole.slots[SlotKey(field: "a")])
+        #expect(try untouched.storedSlot(SlotKey(field: "z")) == nil)
+
+        var lazy = try LazyRecordState(storedBytes: bytes, limits: limits)
+        try lazy.parse(field: "a")
+        #expect(lazy.state.slots[SlotKey(field: "a")] == whole.slots[SlotKey(field: "a")])
+        #expect(lazy.storedBytes == whole.storedBytes)
+        try lazy.parseAll()
+        #expect(lazy.isComplete)
+        #expect(lazy.state == whole)
     }
 }
