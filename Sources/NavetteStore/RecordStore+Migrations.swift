@@ -116,6 +116,8 @@ extension RecordStore {
                                                 coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'change'), 0))
                                             AS TEXT)
                     """)
+            // v1's columns, repeated on purpose: a migration states the
+            // schema of its own version, whatever later ones do.
             try db.execute(
                 sql: """
                     CREATE TABLE change_v3 (
