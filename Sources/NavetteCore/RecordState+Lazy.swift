@@ -69,14 +69,16 @@ public struct LazyRecordState: Sendable {
     /// The slots in key order, each key once. States this store writes
     /// keep their slots in key order already; others are sorted here. A key
     /// stored twice keeps its later slot, as the full decoder does.
-    private static func inKeyOrder(_ slots: [(SlotKey, Range<Int>)]) -> [(key: SlotKey, range: Range<Int>)] {
+    private static func inKeyOrder(
+        _ slots: [(key: SlotKey, range: Range<Int>)]
+    ) -> [(key: SlotKey, range: Range<Int>)] {
         var ordered = true
-        for i in slots.indices.dropFirst() where !(slots[i - 1].0 < slots[i].0) {
+        for i in slots.indices.dropFirst() where !(slots[i - 1].key < slots[i].key) {
             ordered = false
             break
         }
-        if ordered { return slots.map { (key: $0.0, range: $0.1) } }
-        let later = Dictionary(slots, uniquingKeysWith: { _, later in later })
+        if ordered { return slots }
+        let later = Dictionary(slots.map { ($0.key, $0.range) }, uniquingKeysWith: { _, later in later })
         return later.map { (key: $0.key, range: $0.value) }.sorted { $0.key < $1.key }
     }
 

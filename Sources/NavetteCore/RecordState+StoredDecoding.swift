@@ -34,9 +34,13 @@ extension StrictJSONParser {
 
     /// The stored state; when `indexingSlots`, its slots are not read: each
     /// slot's key and the byte range of its object are returned instead.
-    mutating func storedState(indexingSlots: Bool) throws -> (state: RecordState, slots: [(SlotKey, Range<Int>)]) {
+    mutating func storedState(indexingSlots: Bool) throws -> (
+        state: RecordState, slots: [(key: SlotKey, range: Range<Int>)]
+    ) {
         var state = RecordState()
-        var ranges: [(SlotKey, Range<Int>)] = []
+        var ranges: [(key: SlotKey, range: Range<Int>)] = []
+        // A seeker's file holds 40 to 60 slots.
+        if indexingSlots { ranges.reserveCapacity(64) }
         var erasedAt: Stamp?
         skipWhitespace()
         guard peek() == UInt8(ascii: "{") else {
@@ -52,7 +56,7 @@ extension StrictJSONParser {
                     r.skipWhitespace()
                     let start = r.i
                     let key = try r.slotKey(depth: 3)
-                    ranges.append((key, start..<r.i))
+                    ranges.append((key: key, range: start..<r.i))
                 }
             case "s":
                 try r.arrayOrSkip(depth: 2) { r in
@@ -248,6 +252,8 @@ extension StrictJSONParser {
         // A state's objects mostly have a few members (a slot has at most
         // four): repeats are looked for in a short list, in a set past it.
         var few: [String] = []
+        // One allocation per object, where growing by appends made three.
+        few.reserveCapacity(9)
         var many: Set<String>?
         try readObject(depth: depth) { p, key, keyOffset in
             if many != nil {

@@ -50,13 +50,15 @@ extension RecordStore {
     }
 
     static func lastSequence(_ db: Database) throws -> Int64 {
-        try Int64.fetchOne(
-            db.cachedStatement(
-                sql: """
-                    SELECT max(coalesce((SELECT max(seq) FROM change), 0),
-                               coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'sequence'), 0))
-                    """)) ?? 0
+        try Int64.fetchOne(db.cachedStatement(sql: lastSequenceSQL)) ?? 0
     }
+
+    /// The greater of the log's last change and the high-water mark in
+    /// `meta` (which every write session moves; migration v3 set it).
+    static let lastSequenceSQL = """
+        SELECT max(coalesce((SELECT max(seq) FROM change), 0),
+                   coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'sequence'), 0))
+        """
 
     /// The agency each record belongs to now (`nil` for a record the store
     /// has not seen, or one without an agency).

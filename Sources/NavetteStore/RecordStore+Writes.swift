@@ -251,6 +251,11 @@ struct WriteSession {
         if let counter { try setMetaValue("counter", String(counter)) }
     }
 
+    /// ``RecordStore/lastSequence(_:)``, through the session's statement.
+    func lastSequence() throws -> Int64 {
+        try statements(.selectLastSequence).firstRow { row in row.int64(0) } ?? 0
+    }
+
     func metaValue(_ key: String) throws -> String? {
         let select = try statements(.selectMeta)
         select.bind(1, key)
@@ -343,7 +348,7 @@ struct WriteSession {
     /// would never get a later change that reused it, even after the change
     /// that had it was compacted, purged or restamped away.
     mutating func insert(_ change: Change) throws -> Bool {
-        let sequence = try nextSequence ?? RecordStore.lastSequence(db) + 1
+        let sequence = try nextSequence ?? lastSequence() + 1
         let insert = try statements(.insertChange)
         insert.bind(1, change.id.description)
         insert.bind(2, change.id.origin.description)
@@ -470,7 +475,7 @@ struct WriteSession {
 final class SessionStatements {
     enum Kind: Int, CaseIterable {
         case insertChange, upsertRecord, selectState, upsertIndexRow, deleteIndexRow, deleteLinks, insertLink
-        case selectMeta, updateMeta
+        case selectMeta, updateMeta, selectLastSequence
 
         var sql: String {
             switch self {
@@ -505,6 +510,7 @@ final class SessionStatements {
                 "INSERT OR IGNORE INTO record_link (collection, record, role, value) VALUES (?, ?, ?, ?)"
             case .selectMeta: "SELECT value FROM meta WHERE key = ?"
             case .updateMeta: "UPDATE meta SET value = ? WHERE key = ?"
+            case .selectLastSequence: RecordStore.lastSequenceSQL
             }
         }
     }
