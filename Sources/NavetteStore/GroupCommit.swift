@@ -1,3 +1,4 @@
+import Dispatch
 import GRDB
 import Synchronization
 
@@ -72,9 +73,11 @@ final class GroupCommit: Sendable {
                 state.committing = true
                 return true
             }
-            // The first caller commits groups until none waits; the others
-            // are resumed from here.
-            if leads { commitGroups() }
+            // A write that finds none under way starts a committer, on a
+            // thread of its own: it commits groups until none waits. No
+            // caller's thread waits for a flush, nor keeps committing for
+            // writes that came after its own.
+            if leads { DispatchQueue.global().async { self.commitGroups() } }
         }
     }
 
