@@ -33,7 +33,7 @@ final class GroupCommit: Sendable {
 
     private struct State {
         var waiting: [Job] = []
-        /// Whether a caller is committing groups now.
+        /// Whether a committer runs now (`commitGroups()`, on a dispatch thread).
         var committing = false
     }
 

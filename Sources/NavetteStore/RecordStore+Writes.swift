@@ -168,7 +168,6 @@ extension RecordStore {
 
     /// How long ``truncateWAL()`` waits for other connections' checkpoints.
     static let truncateWALPatience = Duration.seconds(10)
-
 }
 
 extension Change {
@@ -259,7 +258,8 @@ struct WriteSession {
     func metaValue(_ key: String) throws -> String? {
         let select = try statements(.selectMeta)
         select.bind(1, key)
-        return try select.firstRow { row in row.text(0).map { String(decoding: $0, as: UTF8.self) } } ?? nil
+        let value = try select.firstRow { row in row.text(0).map { String(decoding: $0, as: UTF8.self) } }
+        return value.flatMap { $0 }
     }
 
     func setMetaValue(_ key: String, _ value: String) throws {

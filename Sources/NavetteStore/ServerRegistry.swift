@@ -506,11 +506,11 @@ public final class ServerRegistry: Sendable {
     /// `(keyid, nonce)` until `expiresAt` and notes when the node was last
     /// heard from and how far off its clock was.
     ///
-    /// - Returns: `false` when the pair was already recorded (a replay);
-    ///   nothing is written then.
-    ///
     /// Admissions that arrive together are committed together
     /// (``GroupCommit``): each returns once its nonce is durable.
+    ///
+    /// - Returns: `false` when the pair was already recorded (a replay);
+    ///   nothing is written then.
     public func admit(
         keyID: String, nonce: String, expiresAt: UInt64, node: NodeID, clockSkew: Int64, now: UInt64
     ) async throws -> Bool {
@@ -525,7 +525,7 @@ public final class ServerRegistry: Sendable {
         }
     }
 
-    /// Records what a push did, in one transaction: the answer (so that a
+    /// Records what a push did, all or nothing: the answer (so that a
     /// retry gets the same), the changes refused, and the records the node
     /// created (it holds them). Committed with other requests' writes that
     /// arrive meanwhile (``GroupCommit``); durable when it returns.

@@ -129,35 +129,25 @@ struct Bench: AsyncParsableCommand {
         for i in 0..<(n + warmUp) {
             let id = rng.pick(ids)
             let value = "06 \(rng.next() % 100_000_000)"
-            let c = threadCPUSeconds()
-            let t = ContinuousClock.now
-            try store.edit("seeker", id, [.set(rng.pick(fields), .string(value))])
-            let ourTime = seconds(ContinuousClock.now - t)
-            let editCPU = threadCPUSeconds() - c
-            let cb = threadCPUSeconds()
-            let tb = ContinuousClock.now
-            try raw.run(stmt, [rng.pick(ids), value])
-            let baseTime = seconds(ContinuousClock.now - tb)
-            let rowCPU = threadCPUSeconds() - cb
-            let cw = threadCPUSeconds()
-            let tw = ContinuousClock.now
-            try wide.exec("BEGIN")
-            for update in wideStatements {
-                let row = String(rng.next() % UInt64(ids.count))
-                let padded = String(repeating: "y", count: 300 - value.utf8.count) + value
-                try wide.run(update, [padded, row])
+            let edit = try measured { try store.edit("seeker", id, [.set(rng.pick(fields), .string(value))]) }
+            let row = try measured { try raw.run(stmt, [rng.pick(ids), value]) }
+            let commit = try measured {
+                try wide.exec("BEGIN")
+                for update in wideStatements {
+                    let k = String(rng.next() % UInt64(ids.count))
+                    let padded = String(repeating: "y", count: 300 - value.utf8.count) + value
+                    try wide.run(update, [padded, k])
+                }
+                try wide.exec("COMMIT")
             }
-            try wide.exec("COMMIT")
-            let wideTime = seconds(ContinuousClock.now - tw)
-            let commitCPU = threadCPUSeconds() - cw
             if i % 50 == 49 { try wide.exec("PRAGMA wal_checkpoint(PASSIVE)") }
             if i >= warmUp {
-                ours.append(ourTime)
-                base.append(baseTime)
-                wideTimes.append(wideTime)
-                ourCPU.append(editCPU)
-                baseCPU.append(rowCPU)
-                wideCPU.append(commitCPU)
+                ours.append(edit.seconds)
+                base.append(row.seconds)
+                wideTimes.append(commit.seconds)
+                ourCPU.append(edit.cpuSeconds)
+                baseCPU.append(row.cpuSeconds)
+                wideCPU.append(commit.cpuSeconds)
             }
         }
         for update in wideStatements { sqlite3_finalize(update) }
@@ -491,6 +481,16 @@ struct Scenario {
 }
 
 func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+
+/// How long `body` took, and the CPU time this thread spent in it (user and
+/// kernel), in seconds.
+func measured(_ body: () throws -> Void) rethrows -> (seconds: Double, cpuSeconds: Double) {
+    let cpu = threadCPUSeconds()
+    let start = ContinuousClock.now
+    try body()
+    let wall = seconds(ContinuousClock.now - start)
+    return (wall, threadCPUSeconds() - cpu)
+}
 
 /// The CPU time the calling thread has used, user and kernel, in seconds.
 func threadCPUSeconds() -> Double {
