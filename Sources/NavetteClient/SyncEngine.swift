@@ -213,7 +213,11 @@ public struct SyncEngine: Sendable {
     ) async throws -> Bool {
         let sent = try store.checkpoint(peer: Self.serverPeer)
         var pending = try store.ownChanges(after: sent, limit: pushBatchSize + 1)
-        guard !pending.isEmpty else { return false }
+        guard !pending.isEmpty else {
+            // The next search for what to push starts after what was pulled.
+            try store.settleCheckpoint(peer: Self.serverPeer)
+            return false
+        }
         var more = pending.count > pushBatchSize
         pending = Array(pending.prefix(pushBatchSize))
         var bytes = 0

@@ -50,6 +50,13 @@ final class RawStatement {
     /// Binds parameter `index` to an integer.
     func bind(_ index: Int32, _ value: Int64) { sqlite3_bind_int64(handle, index, value) }
 
+    /// Binds parameter `index` to a blob of `count` zero bytes, or to NULL
+    /// for `nil`.
+    func bind(_ index: Int32, zeroBytes count: Int?) {
+        guard let count else { sqlite3_bind_null(handle, index); return }
+        sqlite3_bind_zeroblob(handle, index, Int32(count))
+    }
+
     /// Binds parameter `index` to 1 or 0.
     func bind(_ index: Int32, _ value: Bool) { sqlite3_bind_int64(handle, index, value ? 1 : 0) }
 

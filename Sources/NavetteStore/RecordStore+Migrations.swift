@@ -144,6 +144,19 @@ extension RecordStore {
             try db.execute(sql: "CREATE INDEX change_by_record ON change (collection, record, origin)")
             try db.execute(sql: "CREATE INDEX change_by_origin ON change (origin, seq)")
         }
+        migrator.registerMigration("v4: fewer pages per edit") { db in
+            // `change_by_origin` was a page of every edit and a b-tree of
+            // every applied change, for one question asked once per sync:
+            // which of this node's changes come after the server's
+            // checkpoint. The log's own order answers it, scanning from the
+            // checkpoint, which ``RecordStore/settleCheckpoint(peer:)``
+            // keeps at the log's end while nothing is pending.
+            try db.execute(sql: "DROP INDEX change_by_origin")
+            // Zero bytes that keep a large state's row the same size from
+            // one edit to the next (``WriteSession/padding(forState:)``).
+            // Rows written before get theirs when next written.
+            try db.execute(sql: "ALTER TABLE record ADD COLUMN pad BLOB")
+        }
         return migrator
     }
 }

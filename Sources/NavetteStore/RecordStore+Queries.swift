@@ -265,6 +265,36 @@ extension RecordStore {
         }
     }
 
+    /// Moves `peer`'s checkpoint to the end of the log when none of this
+    /// node's changes after it is left to send, and returns the checkpoint.
+    ///
+    /// The log has no index by origin (store version 4: it was a page of
+    /// every edit), so finding what to push scans the log from the
+    /// checkpoint. A node that pulls and does not edit calls this after
+    /// finding nothing to push, so that the next search starts after the
+    /// changes it pulled rather than scanning them again. One transaction:
+    /// an edit committed after the check has a later sequence.
+    @discardableResult
+    public func settleCheckpoint(peer: String) throws -> Int64 {
+        try queue.writing { db in
+            let sent =
+                try Int64.fetchOne(
+                    db.cachedStatement(sql: "SELECT sent FROM checkpoint WHERE peer = ?"), arguments: [peer]) ?? 0
+            let last = try Self.lastSequence(db)
+            let pending = try Bool.fetchOne(
+                db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM change WHERE seq > ? AND origin = ?)"),
+                arguments: [sent, identity.node.description])
+            guard last > sent, pending == false else { return sent }
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO checkpoint (peer, sent) VALUES (?, ?)
+                    ON CONFLICT (peer) DO UPDATE SET sent = excluded.sent
+                    """
+            ).execute(arguments: [peer, last])
+            return last
+        }
+    }
+
     /// Registrations of a session, split into confirmed seats and a
     /// waitlist (``Waitlist``); cancelled and refused ones are left out.
     public func roster(session: String) throws -> (capacity: Int, waitlist: Waitlist)? {

@@ -31,6 +31,10 @@ public struct LogPage: Sendable {
 extension RecordStore {
     /// Changes this node made after local sequence `sequence`, oldest first:
     /// what it still has to push.
+    ///
+    /// The log is read in order from `sequence` (it has no index by origin),
+    /// so the cost grows with the changes after it, others' included;
+    /// ``settleCheckpoint(peer:)`` keeps the server's checkpoint close.
     public func ownChanges(after sequence: Int64, limit: Int) throws -> [(sequence: Int64, change: Change)] {
         try queue.reading { db in
             try Row.fetchAll(

@@ -30,10 +30,15 @@ struct EditPagesTests {
     /// 350, the background checkpointer held off so that the WAL keeps
     /// every frame. Each b-tree an edit writes is named, so that a page
     /// added by a change of the schema shows here.
+    ///
+    /// The node's id is random, as an enrolled node's is. Node 1's changes
+    /// would sort before every other origin's in the log's id index, whose
+    /// leftmost leaf SQLite rebalances with its two right siblings on most
+    /// inserts once full: 1.55 pages there per edit, against 1.15.
     @Test func aFieldEditWritesTheLogTheStateAndTheClock() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let store = try RecordStore.create(directory: dir.appending("node"), identity: identity(1))
+        let store = try RecordStore.create(directory: dir.appending("node"), identity: identity(0x9E37_79B9_7F4A_7C15))
         _ = try store.apply(AgencyDataset.generate(seed: 42, sizes: .scaled(seekers: 350)))
         let ids = try store.list("seeker").map(\.id)
         let wal = RecordStore.storePath(directory: dir.appending("node")) + "-wal"
@@ -65,18 +70,22 @@ struct EditPagesTests {
             "An edit writes \(total) pages:",
             perTree.sorted { $0.value > $1.value }.map { "\($0.key) \(Double($0.value) / Double(edits))" })
 
-        // Every edit writes its change and the three indexes of the log,
-        // its record's state, and the clock in `meta`; nothing else.
-        for tree in ["change", "sqlite_autoindex_change_1", "change_by_origin", "change_by_record", "record", "meta"] {
+        // Every edit writes its change and the two indexes of the log, its
+        // record's state, and the clock in `meta`; nothing else.
+        for tree in ["change", "sqlite_autoindex_change_1", "change_by_record", "record", "meta"] {
             #expect(perTree[tree, default: 0] >= edits, "\(tree)")
         }
         #expect(perTree["sqlite_sequence"] == nil)
         #expect(
             Set(perTree.keys).isSubset(of: [
-                "change", "sqlite_autoindex_change_1", "change_by_origin", "change_by_record", "record", "meta",
+                "change", "sqlite_autoindex_change_1", "change_by_record", "record", "meta",
                 "header",
                 "free list",
             ]))
-        #expect(total < 10)
+        // A seeker's state takes an overflow page; padded to a steady size,
+        // it is rewritten in place, so the free list (whose count is in
+        // page 1) moves only when a state outgrows its 512 bytes.
+        #expect(perTree["header", default: 0] < edits / 4)
+        #expect(total < 7.5)
     }
 }

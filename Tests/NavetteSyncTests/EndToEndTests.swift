@@ -40,6 +40,13 @@ struct EndToEndTests {
             #expect(try a.store.exportCanonical() == b.store.exportCanonical())
             #expect(try await a.store.exportCanonical() == s.server.records.exportAll())
             #expect(try a.store.conflicts().count == 1)
+
+            // b pushed its edit, then pulled a's. With nothing left to push,
+            // its next search for what to push starts after what it pulled.
+            let pulledTo = try b.store.lastSequence()
+            #expect(try b.store.checkpoint(peer: SyncEngine.serverPeer) < pulledTo)
+            #expect(try await b.engine.sync().roundTrips == 1)
+            #expect(try b.store.checkpoint(peer: SyncEngine.serverPeer) == pulledTo)
         }
     }
 
