@@ -88,8 +88,13 @@ struct Bench: AsyncParsableCommand {
         let n = quick ? 100 : 2_000
         let warmUp = 20
         let seekers = quick ? 100 : 350
+        // A random node id, as an enrolled laptop has. (Node 1's changes
+        // would sort first in the log's id index, whose leftmost leaf SQLite
+        // rebalances on most inserts: 0.4 page more per edit.)
+        var idGenerator = SplitMix64(seed: seed ^ 0x10CA1)
         let store = try RecordStore.create(
-            directory: dir.appending("local"), identity: NodeIdentity(node: NodeID(rawValue: 1), name: "bench", agency: "a"))
+            directory: dir.appending("local"),
+            identity: NodeIdentity(node: NodeID.random(using: &idGenerator), name: "bench", agency: "a"))
         _ = try store.apply(AgencyDataset.generate(seed: seed, sizes: .scaled(seekers: seekers)))
         let ids = try store.list("seeker").map(\.id)
         let raw = try RawSQLite(path: dir.appending("raw-local.sqlite"))
@@ -97,12 +102,13 @@ struct Bench: AsyncParsableCommand {
         let stmt = try raw.prepare("INSERT OR REPLACE INTO t (k, v) VALUES (?, ?)")
         for id in ids { try raw.run(stmt, [id, "06 00 00 00 00"]) }
         // For scale, not the goal: a raw commit of about as many pages as an
-        // edit writes (9.5 WAL frames on average; EditPagesTests counts them):
-        // one row of 300 bytes rewritten in place in each of ten tables, one
-        // leaf page each, so exactly ten WAL frames. Its WAL is checkpointed
-        // between commits, outside the timing, as the store's is in the
-        // background (SQLite's inline checkpoint would land in its p99).
-        let pages = 10
+        // edit writes (6.8 WAL frames on average since store version 4, 9.5
+        // before; EditPagesTests counts them): one row of 300 bytes
+        // rewritten in place in each of seven tables, one leaf page each, so
+        // exactly seven WAL frames. Its WAL is checkpointed between commits,
+        // outside the timing, as the store's is in the background (SQLite's
+        // inline checkpoint would land in its p99).
+        let pages = 7
         let wide = try RawSQLite(path: dir.appending("raw-pages.sqlite"))
         try wide.exec("PRAGMA wal_autocheckpoint = 0")
         var wideStatements: [OpaquePointer?] = []
@@ -117,55 +123,78 @@ struct Bench: AsyncParsableCommand {
         }
         var rng = SplitMix64(seed: seed)
         let fields = ["contact.phone", "contact.email"]
-        var ours: [Double] = []
-        var base: [Double] = []
-        var wideTimes: [Double] = []
-        // The CPU time of this thread, kernel included, per edit and per raw
-        // 10-page commit: their difference is the edit's own work, less
-        // moved by the disk's and the machine's noise than the times.
-        var ourCPU: [Double] = []
-        var baseCPU: [Double] = []
-        var wideCPU: [Double] = []
-        for i in 0..<(n + warmUp) {
-            let id = rng.pick(ids)
-            let value = "06 \(rng.next() % 100_000_000)"
-            let edit = try measured { try store.edit("seeker", id, [.set(rng.pick(fields), .string(value))]) }
-            let row = try measured { try raw.run(stmt, [rng.pick(ids), value]) }
-            let commit = try measured {
-                try wide.exec("BEGIN")
-                for update in wideStatements {
-                    let k = String(rng.next() % UInt64(ids.count))
-                    let padded = String(repeating: "y", count: 300 - value.utf8.count) + value
-                    try wide.run(update, [padded, k])
+        // The p99 of 2,000 edits rests on its 20 slowest, which one stall of
+        // this shared machine moves: the full run takes three rounds in turn
+        // on the same store and reports the round of median ratio.
+        let rounds = quick ? 1 : 3
+        var results: [(ratio: Double, figures: [String: Double], baseline: [String: Double])] = []
+        for _ in 0..<rounds {
+            var ours: [Double] = []
+            var base: [Double] = []
+            var wideTimes: [Double] = []
+            // The CPU time of this thread, kernel included, per edit and per
+            // raw 7-page commit: their difference is the edit's own work, less
+            // moved by the disk's and the machine's noise than the times.
+            var ourCPU: [Double] = []
+            var baseCPU: [Double] = []
+            var wideCPU: [Double] = []
+            for i in 0..<(n + warmUp) {
+                let id = rng.pick(ids)
+                let value = "06 \(rng.next() % 100_000_000)"
+                let edit = try measured { try store.edit("seeker", id, [.set(rng.pick(fields), .string(value))]) }
+                let row = try measured { try raw.run(stmt, [rng.pick(ids), value]) }
+                let commit = try measured {
+                    try wide.exec("BEGIN")
+                    for update in wideStatements {
+                        let k = String(rng.next() % UInt64(ids.count))
+                        let padded = String(repeating: "y", count: 300 - value.utf8.count) + value
+                        try wide.run(update, [padded, k])
+                    }
+                    try wide.exec("COMMIT")
                 }
-                try wide.exec("COMMIT")
+                if i % 50 == 49 { try wide.exec("PRAGMA wal_checkpoint(PASSIVE)") }
+                if i >= warmUp {
+                    ours.append(edit.seconds)
+                    base.append(row.seconds)
+                    wideTimes.append(commit.seconds)
+                    ourCPU.append(edit.cpuSeconds)
+                    baseCPU.append(row.cpuSeconds)
+                    wideCPU.append(commit.cpuSeconds)
+                }
             }
-            if i % 50 == 49 { try wide.exec("PRAGMA wal_checkpoint(PASSIVE)") }
-            if i >= warmUp {
-                ours.append(edit.seconds)
-                base.append(row.seconds)
-                wideTimes.append(commit.seconds)
-                ourCPU.append(edit.cpuSeconds)
-                baseCPU.append(row.cpuSeconds)
-                wideCPU.append(commit.cpuSeconds)
-            }
+            let p99 = percentile(ours, 0.99), b99 = percentile(base, 0.99)
+            results.append(
+                (
+                    p99 / b99,
+                    [
+                        "p50 ms": percentile(ours, 0.5) * 1000, "p99 ms": p99 * 1000,
+                        "CPU µs (median)": percentile(ourCPU, 0.5) * 1e6,
+                    ],
+                    [
+                        "p50 ms": percentile(base, 0.5) * 1000, "p99 ms": b99 * 1000,
+                        "CPU µs (median)": percentile(baseCPU, 0.5) * 1e6,
+                        "raw \(pages)-page commit p50 ms": percentile(wideTimes, 0.5) * 1000,
+                        "raw \(pages)-page commit p99 ms": percentile(wideTimes, 0.99) * 1000,
+                        "raw \(pages)-page commit CPU µs (median)": percentile(wideCPU, 0.5) * 1e6,
+                    ]
+                ))
         }
         for update in wideStatements { sqlite3_finalize(update) }
-        let p99 = percentile(ours, 0.99), b99 = percentile(base, 0.99)
+        let sorted = results.sorted { $0.ratio < $1.ratio }
+        let median = sorted[sorted.count / 2]
+        var figures = median.figures
+        if rounds > 1 {
+            figures["p99 ratio (highest round)"] = sorted.last!.ratio
+            figures["p99 ratio (lowest round)"] = sorted.first!.ratio
+        }
         return Scenario(
-            id: "local-write", what: "a counsellor's field edit to one of \(ids.count) files, durable (WAL, synchronous=FULL), \(n) edits",
-            figures: [
-                "p50 ms": percentile(ours, 0.5) * 1000, "p99 ms": p99 * 1000,
-                "CPU µs (median)": percentile(ourCPU, 0.5) * 1e6,
-            ],
-            baseline: [
-                "p50 ms": percentile(base, 0.5) * 1000, "p99 ms": b99 * 1000,
-                "CPU µs (median)": percentile(baseCPU, 0.5) * 1e6,
-                "raw \(pages)-page commit p50 ms": percentile(wideTimes, 0.5) * 1000,
-                "raw \(pages)-page commit p99 ms": percentile(wideTimes, 0.99) * 1000,
-                "raw \(pages)-page commit CPU µs (median)": percentile(wideCPU, 0.5) * 1e6,
-            ],
-            baselineName: "raw SQLite single-row commit, taken in turn", ratio: p99 / b99, goal: "p99 ≤ 1.5× baseline", met: p99 / b99 <= 1.5)
+            id: "local-write",
+            what:
+                "a counsellor's field edit to one of \(ids.count) files, durable (WAL, synchronous=FULL), \(n) edits"
+                + (rounds > 1 ? " per round; the round of median ratio of \(rounds) taken in turn" : ""),
+            figures: figures, baseline: median.baseline,
+            baselineName: "raw SQLite single-row commit, taken in turn", ratio: median.ratio, goal: "p99 ≤ 1.5× baseline",
+            met: median.ratio <= 1.5)
     }
 
     // MARK: - 2. Apply
