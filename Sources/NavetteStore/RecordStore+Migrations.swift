@@ -156,6 +156,29 @@ extension RecordStore {
             // one edit to the next (``WriteSession/padding(forState:)``).
             // Rows written before get theirs when next written.
             try db.execute(sql: "ALTER TABLE record ADD COLUMN pad BLOB")
+            // The clock (as `meta` writes it, 16 hex digits) and the change
+            // counter, on the last change each write logs: its page is
+            // written anyway, and `meta`'s need not be
+            // (``WriteSession/saveClock(_:counter:resetting:)``). NULL on
+            // every other change.
+            try db.execute(sql: "ALTER TABLE change ADD COLUMN clock TEXT")
+            try db.execute(sql: "ALTER TABLE change ADD COLUMN counter INTEGER")
+            // Whatever removes the log's last change (a compaction, a
+            // restamp, a record leaving the view, a revocation's purge),
+            // `meta` first keeps what it carried, so that no clock time,
+            // counter or sequence is ever given twice.
+            try db.execute(
+                sql: """
+                    CREATE TRIGGER change_keeps_clock BEFORE DELETE ON change
+                    WHEN old.seq = (SELECT max(seq) FROM change)
+                    BEGIN
+                        UPDATE meta SET value = max(value, old.clock) WHERE key = 'clock' AND old.clock IS NOT NULL;
+                        UPDATE meta SET value = CAST(max(CAST(value AS INTEGER), old.counter) AS TEXT)
+                            WHERE key = 'counter' AND old.counter IS NOT NULL;
+                        INSERT INTO meta (key, value) VALUES ('sequence', CAST(old.seq AS TEXT))
+                            ON CONFLICT (key) DO UPDATE SET value = CAST(max(CAST(value AS INTEGER), old.seq) AS TEXT);
+                    END
+                    """)
         }
         return migrator
     }

@@ -58,7 +58,8 @@ extension RecordStore {
     }
 
     /// The greater of the log's last change and the high-water mark in
-    /// `meta` (which every write session moves; migration v3 set it).
+    /// `meta` (migration v3 set it; the `change_keeps_clock` trigger moves
+    /// it before the log's last change is deleted).
     static let lastSequenceSQL = """
         SELECT max(coalesce((SELECT max(seq) FROM change), 0),
                    coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'sequence'), 0))
@@ -138,7 +139,8 @@ extension RecordStore {
         return try queue.writing { db in
             // One session: its statements are prepared once for the inserts and the flush.
             var session = WriteSession(db: db, schema: configuration.schema, prepared: prepared)
-            var last = try session.clock().last
+            let saved = try session.clock()
+            var last = saved.last
             // The stamps being replaced were the future; the clock restarts from now.
             if last.wallMillis > wall { last = Timestamp(wallMillis: wall, counter: 0) }
             var clock = HybridLogicalClock(last: last, maximumDrift: configuration.maximumDrift)
@@ -170,7 +172,7 @@ extension RecordStore {
                 session.replace(ref, with: state)
             }
             try session.flush()
-            try session.saveClock(clock.last, counter: nil)
+            try session.saveClock(clock.last, counter: saved.counter, resetting: true)
             return out
         }
     }

@@ -101,7 +101,6 @@ extension RecordStore {
             var clock = HybridLogicalClock(last: saved.last, maximumDrift: configuration.maximumDrift)
             var summary = ApplySummary()
             var counter = saved.counter
-            let ownCounter = counter
             for change in changes {
                 // This node's own changes coming back (after the laptop was
                 // restored from a backup): never reuse their counters.
@@ -114,7 +113,7 @@ extension RecordStore {
                 if !clock.observe(change.time, wallMillis: wall) { summary.fromTheFuture += 1 }
             }
             try session.flush()
-            try session.saveClock(clock.last, counter: counter > ownCounter ? counter : nil)
+            try session.saveClock(clock.last, counter: counter)
             return (summary, session.erasedSomething)
         }
         if erased { try truncateWAL() }
@@ -224,9 +223,11 @@ struct WriteSession {
     var storedConflicts: [RecordRef: Int] = [:]
     var dirty: Set<RecordRef> = []
     var erasedSomething = false
-    /// The sequence the next logged change takes: read on the first insert,
-    /// written back to `meta` by ``flush()``.
+    /// The sequence the next logged change takes: read on the first insert.
     var nextSequence: Int64?
+    /// The sequence of the last change this session logged, which
+    /// ``saveClock(_:counter:resetting:)`` stamps with the clock.
+    var lastInserted: Int64?
     /// The statements run per change and per record.
     let statements: SessionStatements
 
@@ -257,19 +258,53 @@ struct WriteSession {
         return states[ref]!.isComplete && states[ref]!.state == RecordState()
     }
 
-    /// The clock's last time and this node's change counter, as `meta`
-    /// holds them (zero when missing).
+    /// The clock's last time and this node's change counter: the greater of
+    /// what `meta` holds and what the log's last change carries (zero when
+    /// neither holds them).
+    ///
+    /// Since store version 4, a write that logs changes stamps the clock on
+    /// the last of them (``saveClock(_:counter:resetting:)``), whose page
+    /// the write writes anyway, rather than on `meta`'s page; a trigger
+    /// (`change_keeps_clock`) copies a last change's clock, counter and
+    /// sequence into `meta` before the change leaves the log.
     func clock() throws -> (last: Timestamp, counter: UInt64) {
-        (
-            try metaValue("clock").flatMap { Timestamp($0) } ?? .zero,
-            try metaValue("counter").flatMap { UInt64($0) } ?? 0
-        )
+        try statements(.selectClock).firstRow { row in
+            func timestamp(_ column: Int32) -> Timestamp {
+                row.text(column).flatMap { Timestamp(String(decoding: $0, as: UTF8.self)) } ?? .zero
+            }
+            let metaCounter = row.text(1).flatMap { UInt64(String(decoding: $0, as: UTF8.self)) } ?? 0
+            return (
+                max(timestamp(0), timestamp(2)),
+                max(metaCounter, UInt64(bitPattern: row.int64(3)))
+            )
+        } ?? (.zero, 0)
     }
 
-    /// Saves the clock's last time, and the change counter when given.
-    func saveClock(_ last: Timestamp, counter: UInt64?) throws {
-        try setMetaValue("clock", last.description)
-        if let counter { try setMetaValue("counter", String(counter)) }
+    /// Saves the clock's last time and this node's change counter: on the
+    /// last change this session logged, or in `meta` when it logged none.
+    ///
+    /// - Parameter resetting: whether `last` may be earlier than the clock
+    ///   read (a restamp restarts the clock from now): `meta` and the log's
+    ///   last change both take it, so that neither keeps the later time.
+    func saveClock(_ last: Timestamp, counter: UInt64, resetting: Bool = false) throws {
+        if let lastInserted {
+            let update = try statements(.stampClock)
+            update.bind(1, last.description)
+            update.bind(2, Int64(bitPattern: counter))
+            update.bind(3, lastInserted)
+            try update.run()
+        }
+        if lastInserted == nil || resetting {
+            try setMetaValue("clock", last.description)
+            try setMetaValue("counter", String(counter))
+        }
+        if lastInserted == nil && resetting {
+            try db.cachedStatement(
+                sql: """
+                    UPDATE change SET clock = ? WHERE seq = (SELECT max(seq) FROM change) AND clock IS NOT NULL
+                    """
+            ).execute(arguments: [last.description])
+        }
     }
 
     /// ``RecordStore/lastSequence(_:)``, through the session's statement.
@@ -385,6 +420,7 @@ struct WriteSession {
         insert.bind(11, sequence)
         guard try insert.run() > 0 else { return false }
         nextSequence = sequence + 1
+        lastInserted = sequence
         return true
     }
 
@@ -459,7 +495,6 @@ struct WriteSession {
             try upsert.run()
             if indexed.contains(ref) { try RecordIndexer.update(statements, ref, s, before: before[ref], schema) }
         }
-        if let next = nextSequence { try setMetaValue("sequence", String(next - 1)) }
         dirty = []
         states = [:]
         loaded = [:]
@@ -499,7 +534,7 @@ struct WriteSession {
 final class SessionStatements {
     enum Kind: Int, CaseIterable {
         case insertChange, upsertRecord, selectState, upsertIndexRow, deleteIndexRow, deleteLinks, insertLink
-        case selectMeta, updateMeta, selectLastSequence
+        case selectMeta, updateMeta, selectLastSequence, selectClock, stampClock
 
         var sql: String {
             switch self {
@@ -536,6 +571,13 @@ final class SessionStatements {
             case .selectMeta: "SELECT value FROM meta WHERE key = ?"
             case .updateMeta: "UPDATE meta SET value = ? WHERE key = ?"
             case .selectLastSequence: RecordStore.lastSequenceSQL
+            case .selectClock:
+                """
+                SELECT (SELECT value FROM meta WHERE key = 'clock'), (SELECT value FROM meta WHERE key = 'counter'),
+                       last.clock, last.counter
+                FROM (SELECT 1) LEFT JOIN (SELECT clock, counter FROM change ORDER BY seq DESC LIMIT 1) AS last
+                """
+            case .stampClock: "UPDATE change SET clock = ?, counter = ? WHERE seq = ?"
             }
         }
     }
