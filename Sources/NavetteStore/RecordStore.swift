@@ -168,7 +168,11 @@ public final class RecordStore: Sendable {
 
     /// Opens the store of the node in `directory`.
     ///
-    /// - Throws: ``StoreError`` `notInitialised` when there is none.
+    /// - Throws: ``StoreError`` `notInitialised` when there is none, and
+    ///   `unsupportedVersion` when a newer version of Navette wrote it: this
+    ///   version would not keep what the newer one keeps (since store
+    ///   version 4, the clock rides on the log, where an earlier version
+    ///   would not look, and would give a change id twice).
     public static func open(directory: String, configuration: Configuration = Configuration()) throws -> RecordStore {
         let path = storePath(directory: directory)
         guard FileManager.default.fileExists(atPath: path) else {
@@ -176,6 +180,12 @@ public final class RecordStore: Sendable {
                 .notInitialised, "\(directory) holds no node; create one with 'navette node init --dir \(directory) …'")
         }
         let queue = try makeQueue(path: path)
+        guard try !queue.reading({ db in try migrator.hasBeenSuperseded(db) }) else {
+            throw StoreError(
+                .unsupportedVersion,
+                "the store in \(directory) was written by a newer version of Navette; run that version, "
+                    + "or restore the backup taken before it upgraded the store")
+        }
         try migrator.migrate(queue)
         let identity = try queue.reading { db in try readIdentity(db) }
         return try RecordStore(queue: queue, path: path, identity: identity, configuration: configuration)

@@ -75,6 +75,25 @@ struct MigrationTests {
         #expect(try store.integrityCheck() == "ok")
     }
 
+    /// A store a newer version wrote is refused, not opened and changed:
+    /// this version would not find the clock where the newer one keeps it.
+    @Test func aStoreFromANewerVersionIsRefusedUntouched() throws {
+        let s = try DiskStore(1)
+        defer { s.done() }
+        try s.store.edit("seeker", "s1", [.set("agency", "069-lyon-3")])
+        try s.store.queue.writing { db in
+            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v9: from the future')")
+        }
+        let before = try s.store.exportCanonical()
+        #expect {
+            _ = try RecordStore.open(directory: s.dir.appending("node"))
+        } throws: { error in
+            (error as? StoreError)?.code == .unsupportedVersion
+                && "\(error)".contains("newer version of Navette")
+        }
+        #expect(try s.store.exportCanonical() == before)
+    }
+
     /// A sequence stays given after its change leaves the log, across a
     /// reopening: no later change takes it.
     @Test func aSequenceIsNeverGivenTwice() throws {
