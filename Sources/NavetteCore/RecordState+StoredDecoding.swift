@@ -250,18 +250,25 @@ extension StrictJSONParser {
     /// as the tree parser refuses it.
     mutating func uniqueMembers(depth: Int, _ member: (inout Self, String) throws -> Void) throws {
         // A state's objects mostly have a few members (a slot has at most
-        // four): repeats are looked for in a short list, in a set past it.
-        var few: [String] = []
-        // One allocation per object, where growing by appends made three.
-        few.reserveCapacity(9)
+        // four): repeats are looked for among the first eight kept inline
+        // (no allocation per object: a state opened for an edit has 50
+        // slots), in a set past them.
+        var few = InlineArray<8, String>(repeating: "")
+        var count = 0
         var many: Set<String>?
         try readObject(depth: depth) { p, key, keyOffset in
             if many != nil {
                 guard many!.insert(key).inserted else { throw Self.duplicateKey(at: keyOffset) }
             } else {
-                guard !few.contains(key) else { throw Self.duplicateKey(at: keyOffset) }
-                few.append(key)
-                if few.count > 8 { many = Set(few) }
+                for j in 0..<count where few[j] == key { throw Self.duplicateKey(at: keyOffset) }
+                if count < 8 {
+                    few[count] = key
+                    count += 1
+                } else {
+                    var set = Set([key])
+                    for j in 0..<count { set.insert(few[j]) }
+                    many = set
+                }
             }
             try member(&p, key)
         }

@@ -572,10 +572,12 @@ final class SessionStatements {
             case .updateMeta: "UPDATE meta SET value = ? WHERE key = ?"
             case .selectLastSequence: RecordStore.lastSequenceSQL
             case .selectClock:
+                // Scalar subqueries, each a seek: a join on the last change
+                // materialised it in a table of its own on every edit.
                 """
                 SELECT (SELECT value FROM meta WHERE key = 'clock'), (SELECT value FROM meta WHERE key = 'counter'),
-                       last.clock, last.counter
-                FROM (SELECT 1) LEFT JOIN (SELECT clock, counter FROM change ORDER BY seq DESC LIMIT 1) AS last
+                       (SELECT clock FROM change ORDER BY seq DESC LIMIT 1),
+                       (SELECT counter FROM change ORDER BY seq DESC LIMIT 1)
                 """
             case .stampClock: "UPDATE change SET clock = ?, counter = ? WHERE seq = ?"
             }

@@ -65,7 +65,9 @@ struct StoredStateDecodingTests {
         #"{"s":[{"f":"a","v":[["0000000000000001-1"]]}]}"#,
         // Not a state, or not JSON at all.
         #"[1]"#, #""x""#, "", #"{"s":[]} x"#, #"{"s":[],"s":[]}"#, #"{"s":[{"f":"a","f":"b"}]}"#,
-        // Objects with many members: the tenth repeating the first, or none repeated.
+        // Objects with many members: the ninth or the tenth repeating the
+        // first (past the eight kept inline), or none repeated.
+        #"{"w":{"# + (1...8).map { #""000000000000000\#($0)":\#($0)"# }.joined(separator: ",") + #","0000000000000001":5}}"#,
         #"{"w":{"# + (1...9).map { #""000000000000000\#($0)":\#($0)"# }.joined(separator: ",") + #","0000000000000001":5}}"#,
         #"{"w":{"# + (1...9).map { #""000000000000000\#($0)":\#($0)"# }.joined(separator: ",") + #","000000000000000a":5}}"#,
         String(repeating: "[", count: 40) + String(repeating: "]", count: 40),
