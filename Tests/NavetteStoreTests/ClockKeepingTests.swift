@@ -94,4 +94,23 @@ struct ClockKeepingTests {
         #expect(next.time < future.time)
         #expect(next.counter == future.counter + 1)
     }
+
+    /// A restamp that finds none of its changes (already stamped again)
+    /// still restarts the clock from now: the log's last change, which
+    /// carried the future time, carries now's.
+    @Test func aRestampOfNothingStillRestartsTheClock() throws {
+        let clock = ManualClock(millis: 1_800_000_000_000)
+        let s = try DiskStore(1, clock: clock)
+        defer { s.done() }
+        clock.advance(by: 86_400_000)
+        try s.store.edit("seeker", "s1", [.set("agency", "069-lyon-3")])
+        let future = try last(s.store)
+        clock.advance(by: -86_400_000)
+        let gone = ChangeID(origin: s.store.identity.node, counter: 999)
+        #expect(try s.store.restamp([gone]).isEmpty)
+        try s.store.edit("seeker", "s1", [.set("contact.phone", "0101")])
+        let next = try last(s.store)
+        #expect(next.time.wallMillis == clock.millis)
+        #expect(next.counter == future.counter + 1)
+    }
 }
