@@ -281,10 +281,12 @@ extension RecordStore {
                 try Int64.fetchOne(
                     db.cachedStatement(sql: "SELECT sent FROM checkpoint WHERE peer = ?"), arguments: [peer]) ?? 0
             let last = try Self.lastSequence(db)
+            // Nothing logged since: no scan (a no-op sync ends here).
+            guard last > sent else { return sent }
             let pending = try Bool.fetchOne(
                 db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM change WHERE seq > ? AND origin = ?)"),
                 arguments: [sent, identity.node.description])
-            guard last > sent, pending == false else { return sent }
+            guard pending == false else { return sent }
             try db.cachedStatement(
                 sql: """
                     INSERT INTO checkpoint (peer, sent) VALUES (?, ?)

@@ -312,13 +312,6 @@ struct WriteSession {
         try statements(.selectLastSequence).firstRow { row in row.int64(0) } ?? 0
     }
 
-    func metaValue(_ key: String) throws -> String? {
-        let select = try statements(.selectMeta)
-        select.bind(1, key)
-        let value = try select.firstRow { row in row.text(0).map { String(decoding: $0, as: UTF8.self) } }
-        return value.flatMap { $0 }
-    }
-
     func setMetaValue(_ key: String, _ value: String) throws {
         let update = try statements(.updateMeta)
         update.bind(1, value)
@@ -534,7 +527,7 @@ struct WriteSession {
 final class SessionStatements {
     enum Kind: Int, CaseIterable {
         case insertChange, upsertRecord, selectState, upsertIndexRow, deleteIndexRow, deleteLinks, insertLink
-        case selectMeta, updateMeta, selectLastSequence, selectClock, stampClock
+        case updateMeta, selectLastSequence, selectClock, stampClock
 
         var sql: String {
             switch self {
@@ -568,7 +561,6 @@ final class SessionStatements {
             case .deleteLinks: "DELETE FROM record_link WHERE collection = ? AND record = ?"
             case .insertLink:
                 "INSERT OR IGNORE INTO record_link (collection, record, role, value) VALUES (?, ?, ?, ?)"
-            case .selectMeta: "SELECT value FROM meta WHERE key = ?"
             case .updateMeta: "UPDATE meta SET value = ? WHERE key = ?"
             case .selectLastSequence: RecordStore.lastSequenceSQL
             case .selectClock:

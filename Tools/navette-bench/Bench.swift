@@ -143,13 +143,12 @@ struct Bench: AsyncParsableCommand {
                 let value = "06 \(rng.next() % 100_000_000)"
                 let edit = try measured { try store.edit("seeker", id, [.set(rng.pick(fields), .string(value))]) }
                 let row = try measured { try raw.run(stmt, [rng.pick(ids), value]) }
+                // The raw commit's arguments are made before it is timed.
+                let padded = String(repeating: "y", count: 300 - value.utf8.count) + value
+                let keys = wideStatements.map { _ in String(rng.next() % UInt64(ids.count)) }
                 let commit = try measured {
                     try wide.exec("BEGIN")
-                    for update in wideStatements {
-                        let k = String(rng.next() % UInt64(ids.count))
-                        let padded = String(repeating: "y", count: 300 - value.utf8.count) + value
-                        try wide.run(update, [padded, k])
-                    }
+                    for (update, k) in zip(wideStatements, keys) { try wide.run(update, [padded, k]) }
                     try wide.exec("COMMIT")
                 }
                 if i % 50 == 49 { try wide.exec("PRAGMA wal_checkpoint(PASSIVE)") }
