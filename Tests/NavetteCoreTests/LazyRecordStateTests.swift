@@ -139,4 +139,53 @@ struct LazyRecordStateTests {
         #expect(lazy.isComplete)
         #expect(lazy.state == whole)
     }
+
+    /// A slot as this store writes it is indexed by a quick reader; a slot
+    /// in any other form (spaces, members in another order, a member this
+    /// version does not know, an escaped name, a repeated member, a key
+    /// that is not a string) by the strict one. Each form opens, and reads
+    /// back, as the whole decoder reads it, or is refused as it refuses it.
+    @Test func slotsInAnyFormAreIndexedAsTheWholeDecoderReadsThem() throws {
+        let value = #"[["000000000000000a-1","0000000000000001",1]]"#
+        let superseded = #"["000000000000000a-9"]"#
+        let forms = [
+            #"{"f":"a","k":"x","p":\#(superseded),"v":\#(value)}"#,
+            #"{"f":"a","v":\#(value)}"#,
+            #"{"f":"a","k":"x"}"#,
+            #"{ "f" : "a", "v" : \#(value) }"#,
+            #"{"v":\#(value),"f":"a"}"#,
+            #"{"f":"a","v":\#(value),"p":\#(superseded)}"#,
+            #"{"f":"a","u":{"new":[1,2]},"v":\#(value)}"#,
+            #"{"f":"\u0061","k":"\u0078","v":\#(value)}"#,
+            #"{"\u0066":"a","v":\#(value)}"#,
+            #"{"f":"a","k":7,"v":\#(value)}"#,
+            #"{"f":"a","f":"b","v":\#(value)}"#,
+            #"{"f":"a","v":\#(value),"v":\#(value)}"#,
+            #"{"f":"a","k":"x","k":"y","v":\#(value)}"#,
+            #"{"f":"é","v":\#(value)}"#,
+            #"{"k":"x","v":\#(value)}"#,
+            #"{"f":"a","v":\#(value)"#,
+        ]
+        var opened = 0
+        for form in forms {
+            let text = #"{"s":[\#(form),{"f":"b","v":[["000000000000000a-2","0000000000000001",2]]}],"w":{"000000000000000a":2}}"#
+            let bytes = Array(text.utf8)
+            guard let whole = try? RecordState(storedBytes: bytes, limits: limits) else {
+                #expect(throws: (any Error).self, "\(form)") { try LazyRecordState(storedBytes: bytes, limits: limits) }
+                continue
+            }
+            var lazy = try LazyRecordState(storedBytes: bytes, limits: limits)
+            for key in whole.slots.keys {
+                #expect(try lazy.storedSlot(key) == whole.slots[key], "\(form)")
+            }
+            // Slots left unread are written back as they were stored.
+            #expect(try RecordState(storedBytes: lazy.storedBytes, limits: limits) == whole, "\(form)")
+            try lazy.parseAll()
+            #expect(lazy.state == whole, "\(form)")
+            opened += 1
+        }
+        // The decoder refuses the three repeated members, the slot with no
+        // field and the cut text, and opens the other eleven.
+        #expect(opened == 11)
+    }
 }
