@@ -165,35 +165,38 @@ extension StrictJSONParser {
     mutating func skipValue() throws {
         skipWhitespace()
         let start = i
-        var nesting = 0
-        var inString = false
-        scan: while i < bytes.count {
-            let b = bytes[i]
-            if inString {
-                if b == UInt8(ascii: "\\") {
-                    i += 1
-                } else if b == UInt8(ascii: "\"") {
-                    inString = false
-                    if nesting == 0 { i += 1; return }
-                }
-            } else {
-                switch b {
-                case UInt8(ascii: "\""): inString = true
+        // On the buffer itself, with no bounds check per byte: an edit's
+        // opening passes over most of a 4.4 KB state here.
+        let (end, complete) = bytes.withUnsafeBufferPointer { b -> (Int, Bool) in
+            var j = start
+            var nesting = 0
+            while j < b.count {
+                switch b[j] {
+                case UInt8(ascii: "\""):
+                    // A string: to its closing quote, past escaped characters.
+                    j += 1
+                    while j < b.count, b[j] != UInt8(ascii: "\"") {
+                        j += b[j] == UInt8(ascii: "\\") ? 2 : 1
+                    }
+                    guard j < b.count else { return (j, false) }
+                    if nesting == 0 { return (j + 1, true) }
                 case UInt8(ascii: "{"), UInt8(ascii: "["): nesting += 1
                 case UInt8(ascii: "}"), UInt8(ascii: "]"):
                     // At the outer level: the end of the enclosing value.
-                    if nesting == 0 { break scan }
+                    if nesting == 0 { return (j, true) }
                     nesting -= 1
-                    if nesting == 0 { i += 1; return }
+                    if nesting == 0 { return (j + 1, true) }
                 case UInt8(ascii: ","), 0x20, 0x0A, 0x0D, 0x09:
-                    if nesting == 0 { break scan }
+                    if nesting == 0 { return (j, true) }
                 default: break
                 }
+                j += 1
             }
-            i += 1
+            return (j, nesting == 0)
         }
+        i = min(end, bytes.count)
         // Here only a number or a literal may end, and it may not be empty.
-        guard nesting == 0, !inString, i > start else {
+        guard complete, i > start else {
             throw fail("truncated", "the JSON text ends inside a value, or a value is missing")
         }
     }
