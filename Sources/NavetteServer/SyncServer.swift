@@ -64,6 +64,8 @@ public final class SyncServer: Sendable {
 
     /// A server over given storage, readied for service:
     ///
+    /// - the records get what serving needs and a node's store lacks
+    ///   (``ServerRecords/readyForServing()``);
     /// - a record store whose log ends before the last push acknowledged
     ///   (restored from an older backup, the registry kept) gets a new
     ///   incarnation, so that every node re-pulls and re-pushes what it lost;
@@ -72,6 +74,7 @@ public final class SyncServer: Sendable {
     public static func start(
         records: any ServerRecords, registry: any SharedRegistry, configuration: ServerConfiguration, logger: Logger
     ) async throws -> SyncServer {
+        try await records.readyForServing()
         let highWater = try await registry.logHighWater()
         let last = try await records.lastSequence()
         if last < highWater {

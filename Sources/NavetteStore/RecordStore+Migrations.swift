@@ -180,6 +180,28 @@ extension RecordStore {
                     END
                     """)
         }
+        migrator.registerMigration("v5: the log by record on servers only") { db in
+            // On a laptop `change_by_record` cost every edit 1.34 pages and
+            // about 10 µs (`docs/performance.md`), for questions a laptop
+            // rarely asks: an erasure's purge and a restamp, which now scan
+            // the log, and records leaving the view, dropped in one scan. A
+            // server asks on every push who wrote the pushed records, so its
+            // store keeps the index (agency `*` is the server's own identity,
+            // never a node's; ``RecordStore/readyForServing()`` makes the
+            // index for any store a server is started on).
+            let agency = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'agency'")
+            if agency != RecordStore.serverAgency {
+                try db.execute(sql: "DROP INDEX change_by_record")
+            }
+        }
         return migrator
     }
+
+    /// The agency of the server's own identity in its record store: never a
+    /// node's (node agencies are codes of letters, digits, `-` and `_`).
+    static let serverAgency = "*"
+
+    /// The index a server needs to tell who wrote a record (its least and
+    /// greatest origin, two seeks): ``createdOnlyBy(_:among:)``.
+    static let serverLogIndex = "CREATE INDEX IF NOT EXISTS change_by_record ON change (collection, record, origin)"
 }

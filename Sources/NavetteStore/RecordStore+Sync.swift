@@ -161,16 +161,20 @@ extension RecordStore {
                 touched.insert(RecordRef(change.collection, change.record))
                 out.append(change)
             }
-            for ref in touched {
-                var state = RecordState()
-                for row in try Row.fetchAll(
-                    db.cachedStatement(sql: "SELECT body FROM change WHERE collection = ? AND record = ? ORDER BY seq"),
-                    arguments: [ref.collection, ref.id])
-                {
-                    state.apply(try Change(encoded: Array((row["body"] as String).utf8)))
+            // Each touched record's state, made again from its log: the
+            // log has no index by record on a laptop (store version 5), so
+            // it is read once for all of them.
+            var states = Dictionary(uniqueKeysWithValues: touched.map { ($0, RecordState()) })
+            if !touched.isEmpty {
+                let rows = try Row.fetchCursor(
+                    db,
+                    sql: "SELECT collection, record, body FROM change WHERE (collection, record) IN \(Self.refsIn) ORDER BY seq",
+                    arguments: [Self.refsArgument(touched)])
+                while let row = try rows.next() {
+                    states[RecordRef(row[0], row[1])]?.apply(try Change(encoded: Array((row[2] as String).utf8)))
                 }
-                session.replace(ref, with: state)
             }
+            for (ref, state) in states { session.replace(ref, with: state) }
             try session.flush()
             try session.saveClock(clock.last, counter: saved.counter, resetting: true)
             return out

@@ -181,9 +181,14 @@ extension RecordStore {
     public func drop(_ refs: [RecordRef]) throws {
         guard !refs.isEmpty else { return }
         try queue.writing { db in
+            // A laptop's log has no index by record (store version 5): its
+            // changes of every record leaving go in one scan.
+            try db.execute(
+                sql: "DELETE FROM change WHERE (collection, record) IN \(Self.refsIn)",
+                arguments: [Self.refsArgument(refs)])
             for ref in refs {
-                for table in ["change", "record_index", "record_link"] {
-                    let column = table == "change" || table == "record_link" ? "record" : "id"
+                for table in ["record_index", "record_link"] {
+                    let column = table == "record_link" ? "record" : "id"
                     try db.execute(
                         sql: "DELETE FROM \(table) WHERE collection = ? AND \(column) = ?",
                         arguments: [ref.collection, ref.id])
@@ -196,4 +201,14 @@ extension RecordStore {
         }
         try truncateWAL()
     }
+
+    /// A list of records as a statement's one argument (JSON), for
+    /// `(collection, record) IN \(refsIn)`: SQLite reads it into a
+    /// temporary index, and the log is scanned once.
+    static func refsArgument(_ refs: some Collection<RecordRef>) -> String {
+        JSONValue.array(refs.map { .array([.string($0.collection), .string($0.id)]) }).canonicalString
+    }
+
+    /// The set of records of ``refsArgument(_:)``, bound to `?`.
+    static let refsIn = "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))"
 }

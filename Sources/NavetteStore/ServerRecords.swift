@@ -96,6 +96,12 @@ public protocol ServerRecords: Sendable {
     /// own files (SQLite: checkpoint and truncate the WAL; PostgreSQL:
     /// `VACUUM` the tables that held them).
     func reclaimErasedSpace() async throws
+
+    /// Makes what serving needs and a node's store lacks, before the
+    /// server's first request: on SQLite, the log's index by record, which
+    /// ``createdOnlyBy(_:among:)`` reads on every push and laptops do
+    /// without (store version 5). Idempotent; nothing to do by default.
+    func readyForServing() async throws
 }
 
 extension ServerRecords {
@@ -121,6 +127,8 @@ extension ServerRecords {
 }
 
 extension ServerRecords {
+    public func readyForServing() async throws {}
+
     public func afterPush(by node: NodeID, among refs: Set<RecordRef>) async throws -> (created: [RecordRef], lastSequence: Int64) {
         (try await createdOnlyBy(node, among: refs), try await lastSequence())
     }
@@ -182,5 +190,12 @@ extension RecordStore: ServerRecords {
 
     public func reclaimErasedSpace() throws {
         try truncateWAL()
+    }
+
+    /// Indexes the log by record if it is not (a store made as a node's,
+    /// or by a migration that found no server identity); on a large log,
+    /// the first start takes the time to build it.
+    public func readyForServing() throws {
+        try queue.writing { db in try db.execute(sql: Self.serverLogIndex) }
     }
 }
