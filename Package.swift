@@ -123,7 +123,7 @@ let package = Package(
         .testTarget(name: "NavetteStoreTests", dependencies: ["NavetteCore", "NavetteStore", "NavetteTesting", grdb, sqlite]),
         .testTarget(
             name: "NavetteSyncTests",
-            dependencies: ["NavetteCore", "NavetteStore", "NavetteWire", "NavetteServer", "NavetteClient", "NavetteTesting", "NavetteConformance", "NavettePostgres", crypto, logging, asyncHTTPClient,
+            dependencies: ["NavetteCore", "NavetteStore", "NavetteWire", "NavetteServer", "NavetteClient", "NavetteTesting", "NavetteConformance", "NavettePostgres", crypto, logging, asyncHTTPClient, grdb,
                 serviceLifecycle,
             ]
         ),

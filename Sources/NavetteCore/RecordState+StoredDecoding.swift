@@ -120,30 +120,24 @@ extension StrictJSONParser {
     /// repeats, and `p` and `v` are passed over by ``skipValue()`` in both.
     mutating func canonicalSlotKey() -> SlotKey? {
         let start = i
-        guard limits.maximumDepth >= 3, literal(#"{"f":"#), let field = plainString() else {
+        guard let key = canonicalSlotKeyMembers() else {
             i = start
             return nil
         }
+        return key
+    }
+
+    /// ``canonicalSlotKey()``'s reading, which may stop anywhere.
+    private mutating func canonicalSlotKeyMembers() -> SlotKey? {
+        guard limits.maximumDepth >= 3, literal(#"{"f":"#), let field = plainString() else { return nil }
         var key: Range<Int>?
         if literal(#","k":"#) {
-            guard let k = plainString() else {
-                i = start
-                return nil
-            }
+            guard let k = plainString() else { return nil }
             key = k
         }
-        if literal(#","p":"#), (try? skipValue()) == nil {
-            i = start
-            return nil
-        }
-        if literal(#","v":"#), (try? skipValue()) == nil {
-            i = start
-            return nil
-        }
-        guard literal("}") else {
-            i = start
-            return nil
-        }
+        if literal(#","p":"#), (try? skipValue()) == nil { return nil }
+        if literal(#","v":"#), (try? skipValue()) == nil { return nil }
+        guard literal("}") else { return nil }
         return SlotKey(
             field: String(decoding: bytes[field], as: UTF8.self),
             key: key.map { String(decoding: bytes[$0], as: UTF8.self) })

@@ -94,8 +94,10 @@ public final class SyncServer: Sendable {
         return server
     }
 
-    /// A server over given SQLite stores (in memory, for tests), as they are.
+    /// A server over given SQLite stores (in memory, for tests), as they
+    /// are but for what serving needs (``ServerRecords/readyForServing()``).
     public convenience init(store: RecordStore, registry: ServerRegistry, configuration: ServerConfiguration, logger: Logger) throws {
+        try store.readyForServing()
         try self.init(
             records: store, registry: registry, configuration: configuration, logger: logger,
             signingKey: try registry.secret("signing-key"), cursorKey: try registry.secret("cursor-key"),
