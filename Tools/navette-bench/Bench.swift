@@ -492,7 +492,14 @@ struct Bench: AsyncParsableCommand {
         var u = utsname()
         uname(&u)
         let m = withUnsafePointer(to: &u.machine) { $0.withMemoryRebound(to: CChar.self, capacity: 65) { String(cString: $0) } }
-        return "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB, \(m)"
+        // The processor's model: the ratios depend on it (a commit's cost
+        // is mostly the kernel's, an edit's mostly Swift's), and machines of
+        // the same kind differ.
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
+            .flatMap { $0.split(separator: ":", maxSplits: 1).last }
+            .map { ", " + $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        return "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB, \(m)\(model)"
     }
 }
 
