@@ -119,7 +119,7 @@ let package = Package(
 
         // MARK: - Tests
         .testTarget(name: "NavetteCoreTests", dependencies: ["NavetteCore", "NavetteTesting"]),
-        .testTarget(name: "NavetteWireTests", dependencies: ["NavetteWire", "NavetteCore", crypto, compressNIO, nioCore]),
+        .testTarget(name: "NavetteWireTests", dependencies: ["NavetteWire", "NavetteCore", "NavetteTesting", crypto, compressNIO, nioCore]),
         .testTarget(name: "NavetteStoreTests", dependencies: ["NavetteCore", "NavetteStore", "NavetteTesting", grdb, sqlite]),
         .testTarget(
             name: "NavetteSyncTests",

@@ -79,10 +79,79 @@ public struct SignatureParameters: Hashable, Sendable {
     /// The inner list of `components` with these parameters, serialized as
     /// RFC 8941 requires: the `@signature-params` value and the member of
     /// `Signature-Input`.
+    ///
+    /// - Throws: when a component or parameter cannot be carried by
+    ///   RFC 8941 (a string that is not printable ASCII, an integer of more
+    ///   than 15 digits).
     public func serialized(covering components: [CoveredComponent]) throws -> String {
+        if let text = written(covering: components) { return text }
+        return try serializedByLibrary(covering: components)
+    }
+
+    /// The RFC 8941 serializer's bytes, through the serializer itself (the
+    /// tests compare it with ``written(covering:)``).
+    func serializedByLibrary(covering components: [CoveredComponent]) throws -> String {
         let list = InnerList(bareInnerList: BareInnerList(components.map(\.item)), parameters: structured)
         var serializer = StructuredFieldValueSerializer()
         return String(decoding: try serializer.writeListFieldValue([.innerList(list)]), as: UTF8.self)
+    }
+
+    /// The same bytes as the RFC 8941 serializer, written directly: signers
+    /// write this on every message, twice. `nil` when a string is not
+    /// printable ASCII, an integer is out of RFC 8941's range or `order`
+    /// names a parameter twice, so that the serializer decides (and throws).
+    func written(covering components: [CoveredComponent]) -> String? {
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + 24 * components.count)
+        out.append(UInt8(ascii: "("))
+        for (n, c) in components.enumerated() {
+            if n > 0 { out.append(UInt8(ascii: " ")) }
+            guard Self.write(string: c.name, to: &out) else { return nil }
+            if c.fromRequest { out += Array(";req".utf8) }
+        }
+        out.append(UInt8(ascii: ")"))
+        let names = orderedNames
+        for (n, name) in names.enumerated() where names[..<n].contains(name) { return nil }
+        for name in names {
+            switch name {
+            case "created": if let created { guard Self.write(name, integer: created, to: &out) else { return nil } }
+            case "expires": if let expires { guard Self.write(name, integer: expires, to: &out) else { return nil } }
+            case "nonce": if let nonce { guard Self.write(name, string: nonce, to: &out) else { return nil } }
+            case "keyid": if let keyID { guard Self.write(name, string: keyID, to: &out) else { return nil } }
+            case "alg": if let algorithm { guard Self.write(name, string: algorithm, to: &out) else { return nil } }
+            case "tag": if let tag { guard Self.write(name, string: tag, to: &out) else { return nil } }
+            default: break
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `"…"` with `\` and `"` escaped; `false` for bytes outside %x20-7E.
+    static func write(string: String, to out: inout [UInt8]) -> Bool {
+        out.append(UInt8(ascii: "\""))
+        for c in string.utf8 {
+            guard c >= 0x20, c < 0x7F else { return false }
+            if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
+            out.append(c)
+        }
+        out.append(UInt8(ascii: "\""))
+        return true
+    }
+
+    static func write(_ name: String, string: String, to out: inout [UInt8]) -> Bool {
+        out.append(UInt8(ascii: ";"))
+        out += Array(name.utf8)
+        out.append(UInt8(ascii: "="))
+        return write(string: string, to: &out)
+    }
+
+    static func write(_ name: String, integer: Int64, to out: inout [UInt8]) -> Bool {
+        guard (-999_999_999_999_999...999_999_999_999_999).contains(integer) else { return false }
+        out.append(UInt8(ascii: ";"))
+        out += Array(name.utf8)
+        out.append(UInt8(ascii: "="))
+        out += Array(String(integer).utf8)
+        return true
     }
 
     /// Reads the parameters of a received inner list.

@@ -38,6 +38,12 @@ public enum SignatureVerifier {
 
     /// Finds the one signature `selection` picks. See ``select(in:tag:)``.
     public static func select(in headers: [HeaderField], matching selection: Selection) throws -> ReceivedSignature {
+        try select(in: headers, matching: selection, fastPath: true)
+    }
+
+    /// See ``select(in:tag:)``; `fastPath: false` always runs the full
+    /// RFC 8941 parser (the tests compare both ways).
+    static func select(in headers: [HeaderField], matching selection: Selection, fastPath: Bool) throws -> ReceivedSignature {
         let inputLines = headers.filter { $0.name == "signature-input" }.map(\.value)
         let signatureLines = headers.filter { $0.name == "signature" }.map(\.value)
         guard !inputLines.isEmpty else { throw SignatureError(.missingSignature, "the message has no Signature-Input") }
@@ -46,6 +52,52 @@ public enum SignatureVerifier {
         let signatures = signatureLines.joined(separator: ", ")
         guard input.utf8.count <= SigningProfile.maximumFieldBytes, signatures.utf8.count <= SigningProfile.maximumFieldBytes
         else { throw SignatureError(.tooLarge, "Signature-Input or Signature exceeds \(SigningProfile.maximumFieldBytes) bytes") }
+        let (label, items, rawParameters, b64) = try selectMember(
+            input: input, signatures: signatures, matching: selection, fastPath: fastPath)
+        guard items.count <= SigningProfile.maximumComponents else {
+            throw SignatureError(.tooLarge, "a signature covers more than \(SigningProfile.maximumComponents) components")
+        }
+        var components: [CoveredComponent] = []
+        for item in items {
+            guard case .string(let name) = item.rfc9651BareItem, !name.isEmpty, name == name.lowercased() else {
+                throw SignatureError(.malformedSignature, "a covered component is not a lowercase string")
+            }
+            var fromRequest = false
+            for (p, v) in item.rfc9651Parameters {
+                guard p == "req", case .bool(true) = v else {
+                    throw SignatureError(.malformedSignature, "the component parameter '\(p)' is not part of the profile")
+                }
+                fromRequest = true
+            }
+            components.append(CoveredComponent(name, fromRequest: fromRequest))
+        }
+        let parameters = try SignatureParameters(rawParameters)
+        guard let b64, let bytes = Data(base64Encoded: b64) else {
+            throw SignatureError(.malformedSignature, "the Signature member '\(label)' is missing or not a byte sequence")
+        }
+        return ReceivedSignature(label: label, components: components, parameters: parameters, signature: bytes)
+    }
+
+    /// The chosen member's label, covered items, parameters and signature
+    /// text (`nil` when the `Signature` member is missing or not a byte
+    /// sequence): read by ``ProfileFieldReader`` when both fields are in the
+    /// signers' form, by the full parser otherwise.
+    static func selectMember(
+        input: String, signatures: String, matching selection: Selection, fastPath: Bool
+    ) throws -> (String, [Item], OrderedMap<String, RFC9651BareItem>, String?) {
+        if fastPath, let m = ProfileFieldReader.read(input: input, signature: signatures) {
+            switch selection {
+            case .tag(let tag):
+                guard case .string(let t)? = m.parameters["tag"], t == tag else {
+                    throw SignatureError(.missingSignature, "no signature carries the expected tag")
+                }
+            case .label(let wanted):
+                guard m.label == wanted else {
+                    throw SignatureError(.missingSignature, "no signature carries the expected tag")
+                }
+            }
+            return (m.label, m.components, m.parameters, m.signature)
+        }
         let inputs = try dictionary(input, "Signature-Input")
         let values = try dictionary(signatures, "Signature")
         var chosen: (String, InnerList)?
@@ -67,30 +119,11 @@ public enum SignatureVerifier {
         guard let (label, list) = chosen else {
             throw SignatureError(.missingSignature, "no signature carries the expected tag")
         }
-        guard list.bareInnerList.count <= SigningProfile.maximumComponents else {
-            throw SignatureError(.tooLarge, "a signature covers more than \(SigningProfile.maximumComponents) components")
+        var b64: String?
+        if case .item(let item)? = values[label], case .undecodedByteSequence(let text) = item.rfc9651BareItem {
+            b64 = text
         }
-        var components: [CoveredComponent] = []
-        for item in list.bareInnerList {
-            guard case .string(let name) = item.rfc9651BareItem, !name.isEmpty, name == name.lowercased() else {
-                throw SignatureError(.malformedSignature, "a covered component is not a lowercase string")
-            }
-            var fromRequest = false
-            for (p, v) in item.rfc9651Parameters {
-                guard p == "req", case .bool(true) = v else {
-                    throw SignatureError(.malformedSignature, "the component parameter '\(p)' is not part of the profile")
-                }
-                fromRequest = true
-            }
-            components.append(CoveredComponent(name, fromRequest: fromRequest))
-        }
-        let parameters = try SignatureParameters(list.rfc9651Parameters)
-        guard case .item(let item)? = values[label], case .undecodedByteSequence(let b64) = item.rfc9651BareItem,
-            let bytes = Data(base64Encoded: b64)
-        else {
-            throw SignatureError(.malformedSignature, "the Signature member '\(label)' is missing or not a byte sequence")
-        }
-        return ReceivedSignature(label: label, components: components, parameters: parameters, signature: bytes)
+        return (label, Array(list.bareInnerList), list.rfc9651Parameters, b64)
     }
 
     /// Checks that a request signature follows the profile: covers what a
