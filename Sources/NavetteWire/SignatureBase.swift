@@ -48,19 +48,26 @@ public enum SignatureBase {
         _ components: [CoveredComponent], _ parameters: SignatureParameters,
         _ value: (CoveredComponent) throws -> String
     ) throws -> String {
-        guard Set(components).count == components.count else {
+        // At most 16 components: comparing pairs costs less than hashing.
+        for (n, c) in components.enumerated() where components[..<n].contains(c) {
             throw SignatureError(.malformedSignature, "a component is covered twice")
         }
-        var lines: [String] = []
+        var base = ""
+        base.reserveCapacity(512)
         for c in components {
             let v = try value(c)
-            guard !v.contains("\n"), !v.contains("\r") else {
+            guard !v.utf8.contains(where: { $0 == 10 || $0 == 13 }) else {
                 throw SignatureError(.malformedSignature, "a covered value contains a line break")
             }
-            lines.append("\(c): \(v)")
+            base += "\""
+            base += c.name
+            base += c.fromRequest ? "\";req: " : "\": "
+            base += v
+            base += "\n"
         }
-        lines.append("\"@signature-params\": " + (try parameters.serialized(covering: components)))
-        return lines.joined(separator: "\n")
+        base += "\"@signature-params\": "
+        base += try parameters.serialized(covering: components)
+        return base
     }
 
     static func value(of c: CoveredComponent, request: RequestParts) throws -> String {

@@ -130,8 +130,8 @@ public enum SignatureVerifier {
     /// request with this body must cover, and carries `created`, `keyid`, a
     /// nonce of the right length, and no `alg` but Ed25519.
     public static func checkRequestProfile(_ s: ReceivedSignature, hasBody: Bool, encoded: Bool) throws {
-        let required = Set(SigningProfile.requestComponents(hasBody: hasBody, encoded: encoded))
-        guard required.isSubset(of: Set(s.components)) else {
+        let required = SigningProfile.requestComponents(hasBody: hasBody, encoded: encoded)
+        guard required.allSatisfy(s.components.contains) else {
             throw SignatureError(.missingComponent, "the signature does not cover every component the profile requires")
         }
         try checkParameters(s.parameters)
@@ -140,7 +140,7 @@ public enum SignatureVerifier {
     /// Checks that a response signature follows the profile.
     public static func checkResponseProfile(_ s: ReceivedSignature, encoded: Bool, boundToSignature: Bool = true) throws {
         let required = SigningProfile.responseComponents(encoded: encoded, boundToSignature: boundToSignature)
-        guard Set(required).isSubset(of: Set(s.components)) else {
+        guard required.allSatisfy(s.components.contains) else {
             throw SignatureError(.missingComponent, "the response signature does not cover its request and body")
         }
         try checkParameters(s.parameters)

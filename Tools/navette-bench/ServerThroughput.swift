@@ -188,8 +188,21 @@ enum ServerThroughput {
                     while ContinuousClock.now < deadline {
                         k += 1
                         do {
-                            let id = try engine.store.list("seeker").first!.id
-                            try engine.store.edit("seeker", id, [.set("contact.phone", .string("06 \(i) \(k)"))])
+                            // A counsellor's edits go to the files the laptop
+                            // holds (its referent's, which nine other laptops
+                            // hold too), three fields in turn. Editing one
+                            // slot hundreds of times a minute, as earlier
+                            // runs did, made each apply read a list of
+                            // superseded ids that grows with the run's length.
+                            let held = try engine.store.list("seeker")
+                            let id = held[k % held.count].id
+                            let edit: Edit
+                            switch k % 3 {
+                            case 0: edit = .set("contact.phone", .string("06 \(i) \(k)"))
+                            case 1: edit = .set("contact.email", .string("n\(i).\(k)@example.org"))
+                            default: edit = .set("situation.modality", .string(["suivi", "guide", "renforce"][k % 9 / 3]))
+                            }
+                            try engine.store.edit("seeker", id, [edit])
                             let t = ContinuousClock.now
                             _ = try await engine.sync()
                             let l = seconds(ContinuousClock.now - t)
@@ -264,7 +277,7 @@ enum ServerThroughput {
         }
         return [
             Scenario(
-                id: id, what: "\(count) nodes, signed incremental syncs (edit, push, pull) for \(Int(seconds(duration))) s, \(what)",
+                id: id, what: "\(count) nodes, signed incremental syncs (an edit to a held file, push, pull) for \(Int(seconds(duration))) s, \(what)",
                 figures: figures,
                 baseline: baseline,
                 baselineName: baselineName,
