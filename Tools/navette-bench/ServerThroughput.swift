@@ -62,15 +62,22 @@ enum ServerThroughput {
         let key = Curve25519.Signing.PrivateKey()
         let message = Array(repeating: UInt8(7), count: 400)
         let signature = try key.signature(for: message)
-        let n = 2_000
+        // CPU time, as the server's is measured (a shared machine's stolen
+        // time would count in wall time only), the median of five rounds
+        // taken in turn.
+        let n = 400
         func each(_ body: () throws -> Void) rethrows -> Double {
-            let t = ContinuousClock.now
+            let t = threadCPUSeconds()
             for _ in 0..<n { try body() }
-            return seconds(ContinuousClock.now - t) / Double(n) * 1e6
+            return (threadCPUSeconds() - t) / Double(n) * 1e6
         }
-        return (
-            verify: each { _ = key.publicKey.isValidSignature(signature, for: message) },
-            sign: try each { _ = try key.signature(for: message) })
+        var verify: [Double] = []
+        var sign: [Double] = []
+        for _ in 0..<5 {
+            verify.append(each { _ = key.publicKey.isValidSignature(signature, for: message) })
+            sign.append(try each { _ = try key.signature(for: message) })
+        }
+        return (percentile(verify, 0.5), percentile(sign, 0.5))
     }
 
     /// The CPU time (user and system) of one durable
