@@ -140,14 +140,22 @@ struct SyncCrashTests {
         let port = url.split(separator: ":").last.map(String.init)!
         defer { if server.isRunning { server.terminate() } }
         let node = try await enrolledLaptop(dir, "pusher", data: data, url: url)
-        // Many changes to push, in many batches.
+        // Many changes to push, in many batches; pushing the first thousand
+        // whole tells how long a push takes on this machine now (a loaded CI
+        // machine running the debug build takes several times longer than a
+        // quiet one), and the kills are spread over that.
         #expect(try await navette("_write-loop", "--dir", node, "--count", "1000", "--agency", "069-lyon-3", "--referent", "c1").status == 0)
-        var acknowledgedByRound: [Int] = []
+        let started = ContinuousClock.now
+        #expect(try await navette("sync", "--dir", node, "--quiet").status == 0)
+        let whole = (ContinuousClock.now - started).components
+        let micros = max(400_000, Int(whole.seconds) * 1_000_000 + Int(whole.attoseconds / 1_000_000_000_000))
+        print("sync crash: pushing 1,000 changes took \(micros / 1_000) ms; kills from \(micros / 8_000) to \(micros / 1_000) ms into a sync")
+        var acknowledgedByRound: [Int] = [try acknowledged(node).count]
         for round in 0..<kills {
             // More to push each round, so that every kill may land mid-push.
             #expect(try await navette("_write-loop", "--dir", node, "--count", "\(rng.int(in: 200...600))", "--agency", "069-lyon-3", "--referent", "c1").status == 0)
             let sync = try ChildProcess.start(NavetteProcess.executable, ["sync", "--dir", node, "--quiet"])
-            await pause(microseconds: Int(UInt32(rng.int(in: 50_000...400_000))))
+            await pause(microseconds: rng.int(in: micros / 8...micros))
             kill(server.processIdentifier, SIGKILL)
             await server.exited()
             // The laptop would wait out its backoff: it is stopped too (and starts over next round).
