@@ -59,9 +59,8 @@ public enum SignatureBase {
             guard !v.utf8.contains(where: { $0 == 10 || $0 == 13 }) else {
                 throw SignatureError(.malformedSignature, "a covered value contains a line break")
             }
-            base += "\""
-            base += c.name
-            base += c.fromRequest ? "\";req: " : "\": "
+            base += c.description
+            base += ": "
             base += v
             base += "\n"
         }

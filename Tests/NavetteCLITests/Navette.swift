@@ -64,6 +64,12 @@ extension Process {
 }
 
 /// Sleeps without holding a shared thread.
+/// The microseconds elapsed since `start`.
+func microseconds(since start: ContinuousClock.Instant) -> Int {
+    let d = (ContinuousClock.now - start).components
+    return Int(d.seconds) * 1_000_000 + Int(d.attoseconds / 1_000_000_000_000)
+}
+
 func pause(microseconds: Int) async {
     try? await Task.sleep(for: .microseconds(microseconds))
 }

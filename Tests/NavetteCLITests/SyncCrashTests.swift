@@ -96,8 +96,7 @@ struct SyncCrashTests {
             #expect(try await navette("sync", "--dir", writer, "--quiet").status == 0)
             // Kill points spread over what a whole sync takes on this machine now
             // (a loaded CI machine takes several times longer than a quiet one).
-            let whole = (ContinuousClock.now - started).components
-            let micros = max(20_000, Int(whole.seconds) * 1_000_000 + Int(whole.attoseconds / 1_000_000_000_000))
+            let micros = max(20_000, microseconds(since: started))
             if round % 4 == 3 {
                 // Now and then the victim's sync runs to its end: a laptop that is
                 // always killed mid-push would never reach its pulls.
@@ -147,8 +146,7 @@ struct SyncCrashTests {
         #expect(try await navette("_write-loop", "--dir", node, "--count", "1000", "--agency", "069-lyon-3", "--referent", "c1").status == 0)
         let started = ContinuousClock.now
         #expect(try await navette("sync", "--dir", node, "--quiet").status == 0)
-        let whole = (ContinuousClock.now - started).components
-        let micros = max(400_000, Int(whole.seconds) * 1_000_000 + Int(whole.attoseconds / 1_000_000_000_000))
+        let micros = max(400_000, microseconds(since: started))
         print("sync crash: pushing 1,000 changes took \(micros / 1_000) ms; kills from \(micros / 8_000) to \(micros / 1_000) ms into a sync")
         var acknowledgedByRound: [Int] = [try acknowledged(node).count]
         for round in 0..<kills {

@@ -22,29 +22,44 @@ final class Tally: Sendable {
     let count = Mutex(0)
 }
 
-/// Times Ed25519 while a load runs, in the sampling thread's CPU time: 50
-/// verifications and 50 signatures each second. On a shared machine the
-/// cost of the same operation moves by half from minute to minute (71–138 µs
-/// per verification within one run); the server's CPU is divided by what a
-/// verification cost while it worked.
+/// Ed25519 over a 400-byte message, timed in the calling thread's CPU time
+/// (as the server's is measured: a shared machine's stolen time would count
+/// in wall time only).
+struct Ed25519Timer {
+    let key = Curve25519.Signing.PrivateKey()
+    let message = Array(repeating: UInt8(7), count: 400)
+    let signature: Data
+
+    init() throws { signature = try key.signature(for: message) }
+
+    /// Microseconds of CPU per verification and per signature, over `n` of each.
+    func round(_ n: Int) -> (verify: Double, sign: Double) {
+        let t0 = threadCPUSeconds()
+        for _ in 0..<n { _ = key.publicKey.isValidSignature(signature, for: message) }
+        let t1 = threadCPUSeconds()
+        for _ in 0..<n { _ = try? key.signature(for: message) }
+        let t2 = threadCPUSeconds()
+        return ((t1 - t0) / Double(n) * 1e6, (t2 - t1) / Double(n) * 1e6)
+    }
+}
+
+/// Times Ed25519 while a load runs: a round of 50 verifications and 50
+/// signatures each second. On a shared machine the cost of the same
+/// operation moves by half from minute to minute (71–138 µs per verification
+/// within one run); the server's CPU is divided by what a verification cost
+/// while it worked.
 final class Ed25519Sampler: Sendable {
     let stopped = Mutex(false)
     let samples = Mutex<(verify: [Double], sign: [Double])>(([], []))
 
     func start() {
         Thread.detachNewThread { [self] in
-            let key = Curve25519.Signing.PrivateKey()
-            let message = Array(repeating: UInt8(7), count: 400)
-            guard let signature = try? key.signature(for: message) else { return }
+            guard let timer = try? Ed25519Timer() else { return }
             while !stopped.withLock({ $0 }) {
-                let t0 = threadCPUSeconds()
-                for _ in 0..<50 { _ = key.publicKey.isValidSignature(signature, for: message) }
-                let t1 = threadCPUSeconds()
-                for _ in 0..<50 { _ = try? key.signature(for: message) }
-                let t2 = threadCPUSeconds()
+                let (v, s) = timer.round(50)
                 samples.withLock {
-                    $0.verify.append((t1 - t0) / 50 * 1e6)
-                    $0.sign.append((t2 - t1) / 50 * 1e6)
+                    $0.verify.append(v)
+                    $0.sign.append(s)
                 }
                 Thread.sleep(forTimeInterval: 1)
             }
@@ -95,28 +110,12 @@ enum ServerThroughput {
     }
 
     /// Microseconds of CPU one Ed25519 verification, and one signature, take
-    /// here with the machine at rest (five rounds of 400 of each over a
-    /// 400-byte message, medians); beside ``Ed25519Sampler``'s figures.
+    /// here with the machine at rest: the medians of five rounds of 400;
+    /// beside ``Ed25519Sampler``'s figures.
     static func ed25519Microseconds() throws -> (verify: Double, sign: Double) {
-        let key = Curve25519.Signing.PrivateKey()
-        let message = Array(repeating: UInt8(7), count: 400)
-        let signature = try key.signature(for: message)
-        // CPU time, as the server's is measured (a shared machine's stolen
-        // time would count in wall time only), the median of five rounds
-        // taken in turn.
-        let n = 400
-        func each(_ body: () throws -> Void) rethrows -> Double {
-            let t = threadCPUSeconds()
-            for _ in 0..<n { try body() }
-            return (threadCPUSeconds() - t) / Double(n) * 1e6
-        }
-        var verify: [Double] = []
-        var sign: [Double] = []
-        for _ in 0..<5 {
-            verify.append(each { _ = key.publicKey.isValidSignature(signature, for: message) })
-            sign.append(try each { _ = try key.signature(for: message) })
-        }
-        return (percentile(verify, 0.5), percentile(sign, 0.5))
+        let timer = try Ed25519Timer()
+        let rounds = (0..<5).map { _ in timer.round(400) }
+        return (percentile(rounds.map(\.verify), 0.5), percentile(rounds.map(\.sign), 0.5))
     }
 
     /// The CPU time (user and system) of one durable
